@@ -1,0 +1,218 @@
+"""The Python API: ``ask()``, ``ask_stream()``, ``ingest()`` and index listing; wiring only."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+from .cite import ABSTAIN_TEXT, abstain_reason, check_answer, render, weak_evidence
+from .embed import Embedder, make_embedder
+from .errors import QuestionError
+from .ingest import Progress, run_ingest
+from .lexical import BM25Index
+from .manifest import Manifest, require_manifest
+from .models import ChatModel, make_model
+from .prompt import build_messages, condense_messages
+from .retrieve import Retriever
+from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings
+from .store import VectorStore, make_store
+from .types import Answer, DocumentInfo, Done, IngestReport, Passage, Retrieved, StreamEvent, Timings, Token
+
+History = Sequence[tuple[str, str]]
+
+
+@lru_cache(maxsize=2)
+def _embedder(settings: EmbedSettings) -> Embedder:
+    return make_embedder(settings)
+
+
+@lru_cache(maxsize=2)
+def _model(settings: ModelSettings) -> ChatModel:
+    return make_model(settings)
+
+
+@lru_cache(maxsize=4)
+def _store(settings: StoreSettings, index_dir: Path, name: str, dim: int) -> VectorStore:
+    return make_store(settings, index_dir, name, dim)
+
+
+def _resolve(settings: Settings | None) -> Settings:
+    return settings if settings is not None else Settings()
+
+
+def _open_store(settings: Settings) -> tuple[Embedder, VectorStore]:
+    embedder = _embedder(settings.embed)
+    store = _store(settings.store, settings.index_dir.resolve(), embedder.name, embedder.dim)
+    return embedder, store
+
+
+def ingest(
+    paths: Iterable[str | Path],
+    settings: Settings | None = None,
+    prune: bool = False,
+    progress: Progress | None = None,
+    show_bar: bool = True,
+) -> IngestReport:
+    """Add or update documents in the index; unchanged files cost nothing.
+
+    Args:
+        paths: Files or folders (searched recursively).
+        settings: Settings; defaults to ``Settings()`` (env and rag.toml).
+        prune: Also remove documents whose files are gone.
+        progress: Called with (done, total, message).
+        show_bar: Show a progress bar on stderr.
+
+    """
+    s = _resolve(settings)
+    embedder, store = _open_store(s)
+    return run_ingest([Path(p) for p in paths], s, embedder, store, prune, progress, show_bar)
+
+
+def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
+    """Return the indexed documents with their chunk counts (empty when there is no index)."""
+    manifest = Manifest.load(_resolve(settings).index_dir)
+    return manifest.infos() if manifest else []
+
+
+def remove_document(doc_id: str, settings: Settings | None = None) -> int:
+    """Remove one document's chunks from the index; return how many were removed."""
+    s = _resolve(settings)
+    manifest = require_manifest(s.index_dir)
+    entry = manifest.documents.pop(doc_id, None)
+    if entry is None:
+        return 0
+    _, store = _open_store(s)
+    store.delete(list(entry.chunks))
+    BM25Index.build(store.all_chunks()).save(s.index_dir / "bm25")
+    manifest.save(s.index_dir)
+    return len(entry.chunks)
+
+
+def check_question(question: str, settings: Settings) -> str:
+    """Return the stripped question, or raise QuestionError saying how to fix it."""
+    q = question.strip()
+    if not q:
+        raise QuestionError('The question is empty. Ask something, e.g. rag ask "What did NATO endorse?"')
+    limit = settings.answer.max_question_chars
+    if len(q) > limit:
+        raise QuestionError(
+            f"The question is {len(q):,} characters; the limit is {limit:,}. Shorten it, or raise "
+            "RAG_ANSWER__MAX_QUESTION_CHARS."
+        )
+    return q
+
+
+def _retriever(s: Settings) -> Retriever:
+    manifest = require_manifest(s.index_dir)
+    embedder, store = _open_store(s)
+    manifest.check_embedder(embedder.name, embedder.dim, s.index_dir)
+    return Retriever(embedder, store, BM25Index.load(s.index_dir / "bm25"), s.retrieve)
+
+
+def condense(question: str, history: History, settings: Settings | None = None) -> str:
+    """Rewrite a follow-up question as a self-contained one using the chat history."""
+    if not history:
+        return question
+    s = _resolve(settings)
+    text = "".join(d.text for d in _model(s.model).stream(condense_messages(history, question)))
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    return line if 0 < len(line) <= s.answer.max_question_chars else question
+
+
+def ask_stream(
+    question: str, settings: Settings | None = None, history: History = ()
+) -> Iterator[StreamEvent]:
+    """Answer a question, yielding the passages first, then text as generated, then the Answer.
+
+    Args:
+        question: The question.
+        settings: Settings; defaults to ``Settings()``.
+        history: Earlier (question, answer) turns; a follow-up is made self-contained first.
+
+    Yields:
+        ``Retrieved`` once, ``Token`` pieces, and a final ``Done`` with the checked ``Answer``.
+
+    """
+    s = _resolve(settings)
+    started = time.perf_counter()
+    q = check_question(question, s)
+    standalone = condense(q, history, s)
+    passages = tuple(_retriever(s).retrieve(standalone))
+    t_retrieved = time.perf_counter()
+    yield Retrieved(passages)
+    weak = weak_evidence(passages, s.answer.min_dense_score)
+    draft, first, counts = "", 0.0, (0, 0)
+    t_prompt = t_gen = time.perf_counter()
+    if not weak:
+        messages = build_messages(standalone, passages)
+        t_prompt = time.perf_counter()
+        for delta in _model(s.model).stream(messages):
+            if delta.text:
+                first = first or time.perf_counter() - t_prompt
+                draft += delta.text
+                yield Token(delta.text)
+            if delta.prompt_tokens or delta.completion_tokens:
+                counts = (delta.prompt_tokens, delta.completion_tokens)
+        t_gen = time.perf_counter()
+    yield Done(_finish(q, draft, passages, s, weak, (started, t_retrieved, t_prompt, t_gen), first, counts))
+
+
+def _finish(
+    question: str,
+    draft: str,
+    passages: tuple[Passage, ...],
+    s: Settings,
+    early: str,
+    marks: tuple[float, float, float, float],
+    first: float,
+    counts: tuple[int, int],
+) -> Answer:
+    """Check the draft, decide abstention and assemble the Answer with its timings."""
+    started, t_retrieved, t_prompt, t_gen = marks
+    checks, citations, invalid = check_answer(draft, passages, s.answer.min_term_overlap)
+    reason = early or abstain_reason(checks, passages, s.answer.min_dense_score, s.answer.min_supported_share)
+    end = time.perf_counter()
+    timings = Timings(
+        retrieve=t_retrieved - started,
+        prompt=t_prompt - t_retrieved,
+        first_token=first,
+        generate=t_gen - t_prompt,
+        check=end - t_gen,
+        total=end - started,
+        prompt_tokens=counts[0],
+        completion_tokens=counts[1],
+    )
+    return Answer(
+        question=question,
+        text=ABSTAIN_TEXT if reason else render(checks),
+        citations=() if reason else tuple(citations),
+        passages=passages,
+        abstained=bool(reason),
+        timings=timings,
+        sentences=tuple(checks),
+        draft=draft,
+        abstain_reason=reason,
+        invalid_citations=tuple(invalid),
+    )
+
+
+def ask(question: str, settings: Settings | None = None, history: History = ()) -> Answer:
+    """Answer a question from the indexed documents, with checked citations.
+
+    Args:
+        question: The question (at most ``answer.max_question_chars`` characters).
+        settings: Settings; defaults to ``Settings()`` (env and rag.toml).
+        history: Earlier (question, answer) turns for follow-up questions.
+
+    Returns:
+        The Answer: text, citations, passages, abstained flag and timings.
+
+    """
+    answer = None
+    for event in ask_stream(question, settings, history):
+        if isinstance(event, Done):
+            answer = event.answer
+    assert answer is not None
+    return answer

@@ -1,0 +1,187 @@
+"""Check an answer against its passages: parse [n], test each sentence's support, decide abstention."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .lexical import terms
+from .types import Citation, Passage, SentenceCheck
+
+ABSTAIN_TEXT = "The documents do not contain an answer to this question."
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "fifty": 50,
+    "hundred": 100,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+}
+# Words an answer uses about the passages themselves; they carry no claim to check.
+_META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid"}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One sentence of the model's reply with the numbers it cited."""
+
+    text: str
+    cited: tuple[int, ...]
+
+
+def split_sentences(answer: str) -> list[Draft]:
+    """Split a reply into sentences, attaching each [n] marker to the sentence before it."""
+    drafts: list[Draft] = []
+    for piece in _SENTENCE_END.split(answer.strip()):
+        lead = re.match(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+", piece)
+        if lead and drafts:
+            moved = tuple(int(n) for g in _MARKER.findall(lead.group()) for n in g.split(","))
+            drafts[-1] = Draft(drafts[-1].text, drafts[-1].cited + moved)
+            piece = piece[lead.end() :]
+        cited = tuple(int(n) for g in _MARKER.findall(piece) for n in g.split(","))
+        text = _MARKER.sub("", piece).strip()
+        if text:
+            drafts.append(Draft(text, cited))
+    return drafts
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in ``text`` as digit strings, with number words ("five", "fourth") converted."""
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    found |= {str(_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _WORDS}
+    return found
+
+
+def support(sentence: str, passage_text: str, min_overlap: float) -> tuple[bool, str]:
+    """Decide whether a passage supports a sentence: its numbers and most key terms occur there.
+
+    Returns:
+        (supported, reason); the reason names what is missing.
+
+    """
+    missing_numbers = numbers(sentence) - numbers(passage_text)
+    if missing_numbers:
+        return False, f"numbers not in the passage: {', '.join(sorted(missing_numbers))}"
+    key = set(terms(sentence)) - _META
+    if not key:
+        return True, "no claim to check"
+    found = key & set(terms(passage_text))
+    share = len(found) / len(key)
+    if share < min_overlap:
+        return False, f"only {len(found)} of {len(key)} key terms in the passage"
+    return True, ""
+
+
+def is_claim(sentence: str) -> bool:
+    """Return True when a sentence has a number or a key term, i.e. something to check."""
+    return bool(numbers(sentence) or set(terms(sentence)) - _META)
+
+
+def evidence(passage: Passage) -> str:
+    """Return the text a passage vouches for: its chunk text, document title and date."""
+    chunk = passage.chunk
+    return f"{chunk.text}\n{chunk.title}\n{chunk.date or ''}"
+
+
+def best_quote(sentence: str, passage: Passage) -> tuple[str, int, int]:
+    """Return the passage sentence sharing most terms with ``sentence``, with document offsets."""
+    chunk, want = passage.chunk, set(terms(sentence))
+    best, best_score, pos = (0, len(chunk.text)), -1, 0
+    for piece in _SENTENCE_END.split(chunk.text):
+        start = chunk.text.find(piece, pos)
+        pos = start + len(piece)
+        score = len(want & set(terms(piece)))
+        if score > best_score:
+            best, best_score = (start, pos), score
+    return chunk.text[best[0] : best[1]], chunk.start + best[0], chunk.start + best[1]
+
+
+def check_answer(
+    reply: str, passages: Sequence[Passage], min_overlap: float
+) -> tuple[list[SentenceCheck], list[Citation], list[int]]:
+    """Check every sentence of a reply against the passages it cites.
+
+    A sentence without a marker gets an inferred citation to the passage that supports it, if any.
+
+    Returns:
+        Per-sentence checks, the citations (valid numbers only) and the invalid numbers cited.
+
+    """
+    checks: list[SentenceCheck] = []
+    citations: list[Citation] = []
+    invalid: list[int] = []
+    for draft in split_sentences(reply):
+        valid = [n for n in dict.fromkeys(draft.cited) if 1 <= n <= len(passages)]
+        invalid += [n for n in draft.cited if not 1 <= n <= len(passages)]
+        inferred = not valid
+        candidates = valid or list(range(1, len(passages) + 1))
+        verdicts = {n: support(draft.text, evidence(passages[n - 1]), min_overlap) for n in candidates}
+        good = [n for n, (ok, _) in verdicts.items() if ok]
+        if inferred:
+            good = good[:1]
+        cited = tuple(good if inferred else valid)
+        reason = "" if good else "; ".join(sorted({r for _, r in verdicts.values()}))[:300]
+        if inferred and not good:
+            reason = f"no passage cited; {reason}" if is_claim(draft.text) else "no claim"
+        checks.append(SentenceCheck(draft.text, cited, bool(good), reason))
+        for n in cited:
+            quote, qs, qe = best_quote(draft.text, passages[n - 1])
+            ok = n in good
+            citations.append(Citation(n, passages[n - 1], draft.text, ok, quote, qs, qe, inferred))
+    return checks, citations, invalid
+
+
+def render(checks: Sequence[SentenceCheck]) -> str:
+    """Rebuild the answer text with each sentence's citation markers before its final stop."""
+    out = []
+    for c in checks:
+        marks = "".join(f"[{n}]" for n in c.cited)
+        body, end = (c.text[:-1], c.text[-1]) if c.text[-1:] in ".!?" else (c.text, ".")
+        out.append(f"{body} {marks}{end}" if marks else f"{body}{end}")
+    return " ".join(out)
+
+
+def weak_evidence(passages: Sequence[Passage], min_dense: float) -> str:
+    """Return why the retrieved evidence is too weak to answer from, or "" when it is enough."""
+    if not passages:
+        return "no passages retrieved"
+    best = max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
+    if best < min_dense:
+        return f"weak evidence: best passage similarity {best:.2f} < {min_dense:.2f}"
+    return ""
+
+
+def abstain_reason(
+    checks: Sequence[SentenceCheck], passages: Sequence[Passage], min_dense: float, min_share: float
+) -> str:
+    """Return why the system should abstain, or "" to answer."""
+    weak = weak_evidence(passages, min_dense)
+    if weak:
+        return weak
+    claims = [c for c in checks if c.reason != "no claim"]
+    supported = [c for c in claims if c.supported]
+    if not supported:
+        return "no sentence of the draft answer is supported by its passages"
+    if len(supported) / len(claims) < min_share:
+        return f"only {len(supported)} of {len(claims)} sentences supported"
+    return ""

@@ -1,0 +1,145 @@
+"""The `rag` command line: thin click commands over the Python API; rendering only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import api
+from .errors import RagError
+from .settings import Settings, load_settings
+from .types import Answer, Done, IngestReport, Retrieved, Token
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+def _fail(exc: RagError) -> None:
+    click.secho(f"Error: {exc}", fg="red", err=True)
+    sys.exit(2)
+
+
+@click.group()
+@click.option("--config", type=click.Path(dir_okay=False), help="A settings TOML file (default: rag.toml).")
+@click.option(
+    "--index", "index_dir", type=click.Path(file_okay=False), help="Index folder (default: index/)."
+)
+@click.pass_context
+def main(ctx: click.Context, config: str | None, index_dir: str | None) -> None:
+    """Answer questions from your own documents, with checked citations."""
+    overrides: dict[str, Any] = {"index_dir": Path(index_dir)} if index_dir else {}
+    try:
+        ctx.obj = load_settings(config, **overrides)
+    except RagError as exc:
+        _fail(exc)
+
+
+def _print_report(report: IngestReport) -> None:
+    click.echo(
+        f"{report.documents_seen} documents seen, {report.documents_changed} new or changed: "
+        f"{report.chunks_embedded} chunks embedded, {report.chunks_skipped} unchanged, "
+        f"{report.chunks_removed} removed ({report.seconds:.1f} s)."
+    )
+    for p in report.problems:
+        click.secho(
+            f"  {'warning' if p.reason.startswith('warning') else 'skipped'}: {p.path}: {p.reason}",
+            fg="yellow",
+            err=True,
+        )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
+@click.option("--rebuild", is_flag=True, help="Delete the index first and embed everything again.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool, as_json: bool) -> None:
+    """Add files and folders (.txt .md .html .pdf .docx) to the index; unchanged ones are skipped."""
+    settings = _settings(ctx)
+    if rebuild and settings.index_dir.exists():
+        shutil.rmtree(settings.index_dir)
+    try:
+        report = api.ingest(paths, settings, prune=prune, show_bar=not as_json)
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+
+
+def _print_answer(answer: Answer) -> None:
+    click.echo()
+    if answer.abstained:
+        click.secho(answer.text, fg="yellow", bold=True)
+        click.echo(f"({answer.abstain_reason})")
+        click.echo("\nClosest passages:")
+        for n, p in enumerate(answer.passages[:3], 1):
+            click.echo(f"  [{n}] {p.chunk.path} {p.chunk.date or ''}: {p.chunk.text[:160]}…")
+        return
+    click.secho(answer.text, bold=True)
+    for s in answer.sentences:
+        if not s.supported and s.reason != "no claim":
+            click.secho(f"  unsupported: {s.text} ({s.reason})", fg="red")
+    click.echo("\nSources:")
+    for n in sorted({c.n for c in answer.citations}):
+        c = next(c for c in answer.citations if c.n == n)
+        ch = c.passage.chunk
+        mark = "" if c.supported else "  (does not support the sentence)"
+        click.echo(f"  [{n}] {ch.title} ({ch.date or 'no date'}), {ch.path} chars {ch.start}-{ch.end}{mark}")
+        click.echo(f'      "{c.quote}"')
+    t = answer.timings
+    click.secho(
+        f"\nretrieve {t.retrieve:.2f} s, first token {t.first_token:.1f} s, "
+        f"total {t.total:.1f} s, {t.prompt_tokens} prompt tokens",
+        dim=True,
+    )
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool) -> None:
+    """Answer QUESTION from the indexed documents, citing the passages it comes from."""
+    settings = _settings(ctx)
+    try:
+        for event in api.ask_stream(question, settings):
+            if as_json:
+                if isinstance(event, Done):
+                    click.echo(json.dumps(event.answer.to_dict(), indent=2, ensure_ascii=False))
+            elif isinstance(event, Retrieved):
+                click.secho(f"Found {len(event.passages)} passages; answering…", dim=True, err=True)
+            elif isinstance(event, Token):
+                click.secho(event.text, nl=False, dim=True, err=True)
+            elif isinstance(event, Done):
+                click.echo("", err=True)
+                _print_answer(event.answer)
+    except RagError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def docs(ctx: click.Context, as_json: bool) -> None:
+    """List the indexed documents with their chunk counts."""
+    infos = api.list_documents(_settings(ctx))
+    if as_json:
+        click.echo(json.dumps([i.__dict__ for i in infos], indent=2, ensure_ascii=False))
+        return
+    for i in infos:
+        click.echo(f"{i.chunks:5d} chunks  {i.date or '----------'}  {i.path}  {i.title}")
+    click.echo(f"{len(infos)} documents, {sum(i.chunks for i in infos)} chunks")
+
+
+if __name__ == "__main__":
+    main()

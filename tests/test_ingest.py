@@ -1,0 +1,121 @@
+import json
+import shutil
+
+import pytest
+from conftest import SEED
+
+from rag import ingest, list_documents, remove_document
+from rag.errors import EmbedderMismatchError
+from rag.manifest import Manifest
+
+
+def test_ingest_folder_all_formats(corpus, settings):
+    report = ingest([corpus], settings, show_bar=False)
+    assert report.documents_seen == 3 and report.problems == ()
+    assert report.chunks_embedded > 10
+    docs = {d.path.split("/")[-1]: d for d in list_documents(settings)}
+    assert docs["orchard.md"].title == "Orchard notes"
+    assert docs["lighthouse.html"].date == "2023-09-14"
+    assert docs[SEED.name].date == "2025-06-25"
+
+
+def test_reingest_unchanged_embeds_nothing(corpus, settings):
+    first = ingest([corpus], settings, show_bar=False)
+    second = ingest([corpus], settings, show_bar=False)
+    assert second.chunks_embedded == 0 and second.chunks_removed == 0
+    assert second.chunks_skipped == first.chunks_embedded
+
+
+def test_changed_file_reembeds_only_changed_chunks(corpus, settings):
+    first = ingest([corpus], settings, show_bar=False)
+    seed = corpus / SEED.name
+    text = seed.read_text()
+    old = "Two people were killed in a Russian attack on the city of Samara."
+    assert old in text
+    seed.write_text(text.replace(old, "Three people were hurt in a drone attack on the city of Samara."))
+    second = ingest([corpus], settings, show_bar=False)
+    assert second.chunks_embedded == 1
+    assert second.chunks_removed == 1
+    assert second.chunks_skipped == first.chunks_embedded - 1
+    manifest = Manifest.load(settings.index_dir)
+    total = sum(len(e.chunks) for e in manifest.documents.values())
+    assert total == first.chunks_embedded
+
+
+def test_edit_near_top_keeps_later_chunk_spans_exact(corpus, settings):
+    from rag.api import _retriever
+
+    ingest([corpus], settings, show_bar=False)
+    seed = corpus / SEED.name
+    seed.write_text(seed.read_text().replace("Ukrainian President", "Ukraine's President", 1))
+    report = ingest([corpus], settings, show_bar=False)
+    assert report.chunks_embedded == 1
+    text = seed.read_text()
+    passages = _retriever(settings).retrieve("What spending target did NATO endorse?")
+    body = text[text.index("Ukraine's") :]
+    for p in passages:
+        if p.chunk.path.endswith(SEED.name):
+            assert body[p.chunk.start : p.chunk.end] == p.chunk.text
+
+
+def test_prune_removes_chunks_of_deleted_files(corpus, settings):
+    ingest([corpus], settings, show_bar=False)
+    orchard = next(d for d in list_documents(settings) if d.path.endswith("orchard.md"))
+    (corpus / "orchard.md").unlink()
+    kept = ingest([corpus], settings, show_bar=False)
+    assert kept.chunks_removed == 0 and len(list_documents(settings)) == 3
+    pruned = ingest([corpus], settings, prune=True, show_bar=False)
+    assert pruned.documents_removed == 1 and pruned.chunks_removed == orchard.chunks
+    assert len(list_documents(settings)) == 2
+
+
+def test_remove_document(corpus, settings):
+    ingest([corpus], settings, show_bar=False)
+    doc = next(d for d in list_documents(settings) if d.path.endswith("lighthouse.html"))
+    assert remove_document(doc.doc_id, settings) == doc.chunks
+    assert doc.doc_id not in {d.doc_id for d in list_documents(settings)}
+
+
+def test_embedder_mismatch_is_refused_with_rebuild_hint(corpus, settings):
+    ingest([corpus], settings, show_bar=False)
+    path = settings.index_dir / "manifest.json"
+    raw = json.loads(path.read_text())
+    raw["embedder"], raw["dim"] = "other-model", 768
+    path.write_text(json.dumps(raw))
+    with pytest.raises(EmbedderMismatchError, match="--rebuild"):
+        ingest([corpus], settings, show_bar=False)
+
+
+def test_bad_files_are_reported_and_the_rest_ingested(corpus, settings):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "binary.txt").write_bytes(b"\x00\xff" * 500)
+    (corpus / "latin.txt").write_bytes("Crème brûlée costs 7 euros at the Orchard café.".encode("cp1252"))
+    (corpus / "bad.txt").write_bytes(b"\x81\x8d\x8f\x90\x9d" * 10)
+    (corpus / "corrupt.pdf").write_bytes(b"%PDF-1.7\n garbage")
+    report = ingest([corpus, corpus / "missing.txt"], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "cp1252" in reasons["latin.txt"] and reasons["latin.txt"].startswith("warning")
+    assert "UTF-8" in reasons["bad.txt"]
+    assert "PDF" in reasons["corrupt.pdf"]
+    assert "does not exist" in reasons["missing.txt"]
+    paths = {d.path.split("/")[-1] for d in list_documents(settings)}
+    assert paths == {SEED.name, "orchard.md", "lighthouse.html", "latin.txt"}
+
+
+def test_damaged_manifest_says_how_to_rebuild(corpus, settings):
+    from rag.errors import RagError
+
+    ingest([corpus], settings, show_bar=False)
+    (settings.index_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(RagError, match="rebuild"):
+        ingest([corpus], settings, show_bar=False)
+
+
+def test_index_survives_moving_on(corpus, settings, tmp_path):
+    """A copy of the index folder opens elsewhere with the same contents."""
+    ingest([corpus], settings, show_bar=False)
+    copy = tmp_path / "copy"
+    shutil.copytree(settings.index_dir, copy)
+    assert Manifest.load(copy).documents.keys() == Manifest.load(settings.index_dir).documents.keys()

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+from conftest import FARM, LIGHTHOUSE, SEED
+
+from rag.loaders import LoadError, load_document
+
+
+def load(path: Path):
+    return load_document(path, path.read_bytes())
+
+
+def test_seed_date_header_is_metadata_not_text():
+    doc, warning = load(SEED)
+    assert doc.date == "2025-06-25"
+    assert not doc.text.lstrip().startswith("date")
+    assert doc.text.startswith("Ukrainian President")
+    raw = SEED.read_text()
+    assert raw[doc.body_offset :] == doc.text
+    assert warning is None
+
+
+def test_markdown_front_matter(tmp_path):
+    p = tmp_path / "orchard.md"
+    p.write_text(FARM)
+    doc, _ = load(p)
+    assert (doc.title, doc.date) == ("Orchard notes", "2024-04-02")
+    assert "Bramley" in doc.text and "---" not in doc.text
+
+
+def test_html_title_date_and_text(tmp_path):
+    p = tmp_path / "l.html"
+    p.write_text(LIGHTHOUSE)
+    doc, _ = load(p)
+    assert (doc.title, doc.date) == ("Harbour lighthouse", "2023-09-14")
+    assert "18 nautical miles" in doc.text and "<p>" not in doc.text
+
+
+def test_pdf_text_and_metadata(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.set_title("Bridge report")
+    pdf.set_creation_date(__import__("datetime").datetime(2022, 3, 4))
+    pdf.multi_cell(0, 8, "The Selby bridge carries 9,000 vehicles a day.")
+    p = tmp_path / "bridge.pdf"
+    pdf.output(str(p))
+    doc, _ = load(p)
+    assert doc.title == "Bridge report" and doc.date == "2022-03-04"
+    assert "9,000 vehicles" in doc.text
+
+
+def test_docx_text_and_title(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.core_properties.title = "Boiler manual"
+    d.add_paragraph("Bleed the radiator when the pressure drops below 1.2 bar.")
+    p = tmp_path / "boiler.docx"
+    d.save(str(p))
+    doc, _ = load(p)
+    assert doc.title == "Boiler manual"
+    assert "1.2 bar" in doc.text
+
+
+def test_non_utf8_text_is_decoded_with_a_warning(tmp_path):
+    p = tmp_path / "latin.txt"
+    p.write_bytes("Café prices rose 3 percent.".encode("cp1252"))
+    doc, warning = load(p)
+    assert "Café" in doc.text
+    assert warning and "cp1252" in warning
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"  \n\n ", "empty"),
+        ("binary.txt", b"\x00\x01\x02PNG\x00" * 20, "binary"),
+        ("broken.pdf", b"%PDF-1.4\n this is not really a pdf", "PDF"),
+        ("broken.docx", b"PK\x03\x04 not a zip", "docx"),
+        ("image.png", b"\x89PNG data", "unsupported"),
+    ],
+)
+def test_bad_files_raise_clear_errors(tmp_path, name, data, reason):
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(LoadError, match=reason):
+        load(p)
