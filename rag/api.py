@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from .cite import ABSTAIN_TEXT, abstain_reason, check_answer, render, weak_evidence
 from .embed import Embedder, make_embedder
@@ -18,9 +19,10 @@ from .prompt import build_messages, condense_messages
 from .retrieve import Retriever
 from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings
 from .store import VectorStore, make_store
-from .types import Answer, DocumentInfo, Done, IngestReport, Passage, Retrieved, StreamEvent, Timings, Token
+from .types import Answer, DocumentInfo, Done, IngestReport, Retrieved, StreamEvent, Timings, Token
 
 History = Sequence[tuple[str, str]]
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=2)
@@ -136,66 +138,78 @@ def ask_stream(
 
     """
     s = _resolve(settings)
-    started = time.perf_counter()
     q = check_question(question, s)
+    clock = _Clock()
+    retriever = clock.load(lambda: _retriever(s))  # embedder and store are cached after first use
     standalone = condense(q, history, s)
-    passages = tuple(_retriever(s).retrieve(standalone))
-    t_retrieved = time.perf_counter()
+    passages = tuple(retriever.retrieve(standalone))
+    clock.lap("retrieve")
     yield Retrieved(passages)
     weak = weak_evidence(passages, s.answer.min_dense_score)
-    draft, first, counts = "", 0.0, (0, 0)
-    t_prompt = t_gen = time.perf_counter()
+    draft, counts = "", (0, 0)
     if not weak:
+        model = clock.load(lambda: _model(s.model))  # loaded once, after the passages are shown
         messages = build_messages(standalone, passages)
-        t_prompt = time.perf_counter()
-        for delta in _model(s.model).stream(messages):
+        clock.lap("prompt")
+        for delta in model.stream(messages):
             if delta.text:
-                first = first or time.perf_counter() - t_prompt
+                clock.first_token()
                 draft += delta.text
                 yield Token(delta.text)
             if delta.prompt_tokens or delta.completion_tokens:
                 counts = (delta.prompt_tokens, delta.completion_tokens)
-        t_gen = time.perf_counter()
-    yield Done(_finish(q, draft, passages, s, weak, (started, t_retrieved, t_prompt, t_gen), first, counts))
-
-
-def _finish(
-    question: str,
-    draft: str,
-    passages: tuple[Passage, ...],
-    s: Settings,
-    early: str,
-    marks: tuple[float, float, float, float],
-    first: float,
-    counts: tuple[int, int],
-) -> Answer:
-    """Check the draft, decide abstention and assemble the Answer with its timings."""
-    started, t_retrieved, t_prompt, t_gen = marks
+        clock.lap("generate")
     checks, citations, invalid = check_answer(draft, passages, s.answer.min_term_overlap)
-    reason = early or abstain_reason(checks, passages, s.answer.min_dense_score, s.answer.min_supported_share)
-    end = time.perf_counter()
-    timings = Timings(
-        retrieve=t_retrieved - started,
-        prompt=t_prompt - t_retrieved,
-        first_token=first,
-        generate=t_gen - t_prompt,
-        check=end - t_gen,
-        total=end - started,
-        prompt_tokens=counts[0],
-        completion_tokens=counts[1],
+    reason = weak or abstain_reason(checks, passages, s.answer.min_dense_score, s.answer.min_supported_share)
+    clock.lap("check")
+    yield Done(
+        Answer(
+            question=q,
+            text=ABSTAIN_TEXT if reason else render(checks),
+            citations=() if reason else tuple(citations),
+            passages=passages,
+            abstained=bool(reason),
+            timings=clock.timings(*counts),
+            sentences=tuple(checks),
+            draft=draft,
+            abstain_reason=reason,
+            invalid_citations=tuple(invalid),
+        )
     )
-    return Answer(
-        question=question,
-        text=ABSTAIN_TEXT if reason else render(checks),
-        citations=() if reason else tuple(citations),
-        passages=passages,
-        abstained=bool(reason),
-        timings=timings,
-        sentences=tuple(checks),
-        draft=draft,
-        abstain_reason=reason,
-        invalid_citations=tuple(invalid),
-    )
+
+
+class _Clock:
+    """Stage timer: laps exclude one-time loading, which is reported on its own."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {"load": 0.0}
+        self._last = self._gen_start = time.perf_counter()
+        self._first = 0.0
+
+    def load(self, build: Callable[[], T]) -> T:
+        start = time.perf_counter()
+        value = build()
+        self.stages["load"] += time.perf_counter() - start
+        self._last += time.perf_counter() - start
+        return value
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = now - self._last
+        self._last = self._gen_start = now
+
+    def first_token(self) -> None:
+        self._first = self._first or time.perf_counter() - self._gen_start
+
+    def timings(self, prompt_tokens: int, completion_tokens: int) -> Timings:
+        work = sum(v for k, v in self.stages.items() if k != "load")
+        return Timings(
+            **self.stages,
+            first_token=self._first,
+            total=work,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )
 
 
 def ask(question: str, settings: Settings | None = None, history: History = ()) -> Answer:

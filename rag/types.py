@@ -82,8 +82,9 @@ class SentenceCheck:
 
 @dataclass(frozen=True)
 class Timings:
-    """Seconds per stage of one answer, and token counts."""
+    """Seconds per stage of one answer, and token counts; ``load`` is one-time model loading."""
 
+    load: float = 0.0
     retrieve: float = 0.0
     prompt: float = 0.0
     first_token: float = 0.0
