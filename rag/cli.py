@@ -141,5 +141,10 @@ def docs(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"{len(infos)} documents, {sum(i.chunks for i in infos)} chunks")
 
 
+from .evaluate.cli import eval_command  # noqa: E402  (registered after the group exists)
+
+main.add_command(eval_command)
+
+
 if __name__ == "__main__":
     main()

@@ -224,3 +224,21 @@ class DocumentInfo:
     title: str
     date: str | None
     chunks: int
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    """One evaluation question: accepted answers (empty = unanswerable) and what supports them."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    gold_doc_ids: tuple[str, ...] = ()
+    evidence: str | None = None
+    choices: tuple[str, ...] = ()
+    kind: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        """True when the corpus holds an answer."""
+        return bool(self.answers)

@@ -1,0 +1,98 @@
+"""Evaluation harness: gold questions through several configs, metrics, reports and a regression gate."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import api
+from ..settings import Settings
+from .data import Corpus, load_corpus, load_questions
+from .report import check, write_report
+from .runner import EvalConfig, Pipeline, RagPipeline, resolve_config, run_config
+
+DEFAULT_CORPUS = Path("seeds")
+DEFAULT_QUESTIONS = Path("eval/gold/seeds.jsonl")
+DEFAULT_CONFIGS = ("default", "baseline")
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """Where a run wrote its report, its summary per config and any regression-gate failures."""
+
+    out: Path
+    summary: dict[str, dict[str, Any]]
+    failures: tuple[str, ...] = ()
+
+
+def _index_key(settings: Settings) -> str:
+    """Indexes depend on the embedder and the chunking only; configs sharing them share an index."""
+    text = settings.embed.model_dump_json() + settings.chunk.model_dump_json()
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def build_pipeline(config: EvalConfig, corpus: Corpus, cache_root: Path) -> Pipeline:
+    """Build the pipeline a config names, over its cached per-corpus index."""
+    base = cache_root / corpus.key
+    if config.pipeline == "llamaindex":
+        from .baseline import LlamaIndexBaseline
+
+        s = config.settings
+        embedder = api._embedder(s.embed)
+        folder = base / f"llamaindex-{_index_key(s)}"
+        return LlamaIndexBaseline(
+            list(corpus.files), folder, embedder, api._model(s.model), s.model.n_ctx, s.model.max_tokens
+        )
+    settings = config.settings.model_copy(update={"index_dir": base / f"index-{_index_key(config.settings)}"})
+    return RagPipeline(settings, corpus)
+
+
+def latest_report(reports: Path) -> Path | None:
+    """Return the newest report folder that has results, for --resume."""
+    found = sorted(p.parent for p in reports.glob("*/results.jsonl"))
+    return found[-1] if found else None
+
+
+def evaluate(
+    configs: list[str],
+    base: Settings,
+    corpus_path: Path = DEFAULT_CORPUS,
+    questions_path: Path = DEFAULT_QUESTIONS,
+    out: Path | None = None,
+    reports: Path = Path("eval/reports"),
+    cache_root: Path = Path("eval/cache"),
+    thresholds: Path | None = None,
+    with_html: bool = False,
+    show_bar: bool = True,
+) -> EvalRun:
+    """Run every config on the same questions and write the report folder.
+
+    Args:
+        configs: Preset names or settings TOML files (``[eval] name/pipeline`` optional).
+        base: Settings the presets start from.
+        corpus_path: A folder of documents or a corpus.jsonl file.
+        questions_path: questions.jsonl.
+        out: Report folder; an existing one is resumed (questions already answered are kept).
+        reports: Parent of new timestamped report folders.
+        cache_root: Per-corpus indexes, reused across runs by content hash.
+        thresholds: A thresholds TOML; when given, failures are returned.
+        with_html: Also write report.html.
+        show_bar: Show progress bars.
+
+    """
+    items = load_questions(questions_path)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    corpus = load_corpus(corpus_path, cache_root)
+    resolved = [resolve_config(c, base) for c in configs]
+    out = out or reports / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    for config in resolved:
+        pipeline = build_pipeline(config, corpus, cache_root)
+        run_config(pipeline, config.name, items, corpus, out / "results.jsonl", show_bar)
+    title = f"{questions_path.name} on {corpus_path} ({len(items)} questions)"
+    summary = write_report(out, title, with_html)
+    failures = tuple(check(summary, thresholds)) if thresholds else ()
+    return EvalRun(out, summary, failures)

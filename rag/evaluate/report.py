@@ -1,0 +1,163 @@
+"""Summaries, Markdown tables, PNG plots and the regression gate for an evaluation run."""
+
+from __future__ import annotations
+
+import html
+import json
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from . import metrics as m
+
+RETRIEVAL = ("hit@1", "hit@3", "hit@5", "recall@5", "mrr@10")
+ANSWER = ("em", "f1", "contains")
+LATENCY = ("retrieve", "first_token", "total", "prompt_tokens")
+HEADLINE = (
+    "hit@3",
+    "mrr@10",
+    "contains",
+    "f1",
+    "cite_precision",
+    "cite_recall",
+    "faithfulness",
+    "abstain_unanswerable",
+    "false_abstain",
+)
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    return round(sum(r["scores"][key] for r in rows) / len(rows), 4) if rows else 0.0
+
+
+def summarize_config(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Aggregate one config's result lines into the metrics of the report."""
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    answered = [r for r in answerable if not r["abstained"]]
+    out: dict[str, Any] = {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
+    out |= {k: _mean(answerable, k) for k in (*RETRIEVAL, *ANSWER, "cite_recall")}
+    out["cite_precision"] = _mean([r for r in answered if r["citations"]], "cite_precision")
+    out["faithfulness"] = _mean([r for r in rows if not r["abstained"]], "faithfulness")
+    out["invalid_citations"] = int(sum(r["scores"]["invalid_citations"] for r in rows))
+    out["abstain_unanswerable"] = round(m.rate([r["abstained"] for r in unanswerable]), 4)
+    out["false_abstain"] = round(m.rate([r["abstained"] for r in answerable]), 4)
+    for key in LATENCY:
+        values = [float(r["timings"][key]) for r in rows]
+        out[f"{key}_p50"] = round(m.percentile(values, 50), 3)
+        out[f"{key}_p95"] = round(m.percentile(values, 95), 3)
+    return out
+
+
+def load_results(results: Path) -> dict[str, list[dict[str, Any]]]:
+    """Group the lines of results.jsonl by config, in first-seen order."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in results.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        groups[row["config"]].append(row)
+    return dict(groups)
+
+
+def markdown(summary: dict[str, dict[str, Any]], title: str) -> str:
+    """Render the summary as Markdown tables, one column per config."""
+    names = list(summary)
+    lines = [f"# {title}", ""]
+    sections = [
+        ("Retrieval (answerable questions)", RETRIEVAL),
+        ("Answers (abstaining on an answerable question scores 0)", ANSWER),
+        (
+            "Citations and faithfulness",
+            ("cite_precision", "cite_recall", "faithfulness", "invalid_citations"),
+        ),
+        ("Abstention", ("abstain_unanswerable", "false_abstain")),
+        ("Latency (seconds; prompt tokens)", tuple(f"{k}_{p}" for k in LATENCY for p in ("p50", "p95"))),
+    ]
+    n = summary[names[0]]
+    lines.append(
+        f"{n['questions']} questions: {n['answerable']} answerable, {n['unanswerable']} unanswerable."
+    )
+    for head, keys in sections:
+        lines += [
+            "",
+            f"## {head}",
+            "",
+            "| metric | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        lines += [f"| {k} | " + " | ".join(f"{summary[c][k]}" for c in names) + " |" for k in keys]
+    return "\n".join(lines) + "\n"
+
+
+def plots(
+    summary: dict[str, dict[str, Any]], groups: dict[str, list[dict[str, Any]]], out: Path
+) -> list[Path]:
+    """Write metric bars per config and the latency distribution as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(summary)
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        xs = [j + i * width for j in range(len(HEADLINE))]
+        ax.bar(xs, [summary[name][k] for k in HEADLINE], width, label=name)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(HEADLINE))], HEADLINE, rotation=25, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Metrics per config (higher is better, except false_abstain)")
+    ax.legend()
+    fig.tight_layout()
+    bars = out / "metrics.png"
+    fig.savefig(bars, dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.boxplot([[r["timings"]["total"] for r in groups[n]] for n in names], tick_labels=names)
+    ax.set_ylabel("seconds per answer (excluding model load)")
+    ax.set_title("Latency distribution")
+    fig.tight_layout()
+    latency = out / "latency.png"
+    fig.savefig(latency, dpi=110)
+    plt.close(fig)
+    return [bars, latency]
+
+
+def write_report(out: Path, title: str, with_html: bool = False) -> dict[str, dict[str, Any]]:
+    """Write summary.json, summary.md, the plots and optionally report.html from results.jsonl."""
+    groups = load_results(out / "results.jsonl")
+    summary = {name: summarize_config(rows) for name, rows in groups.items()}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    md = markdown(summary, title)
+    (out / "summary.md").write_text(md + "\n![metrics](metrics.png)\n\n![latency](latency.png)\n")
+    plots(summary, groups, out)
+    if with_html:
+        body = "".join(f"<pre>{html.escape(md)}</pre>")
+        (out / "report.html").write_text(
+            f"<html><meta charset='utf-8'><title>{html.escape(title)}</title><body>{body}"
+            "<img src='metrics.png'><img src='latency.png'></body></html>"
+        )
+    return summary
+
+
+def check(summary: dict[str, dict[str, Any]], thresholds: Path) -> list[str]:
+    """Return one line per metric below its threshold (configs without thresholds are not gated)."""
+    limits = tomllib.loads(thresholds.read_text()) if thresholds.exists() else {}
+    failures = []
+    for name, values in summary.items():
+        for metric, floor in limits.get(name, {}).items():
+            value = values.get(metric)
+            if value is None:
+                failures.append(f"{name}: unknown metric {metric} in {thresholds}")
+            elif metric.startswith(("false_abstain", "invalid")) and value > floor:
+                failures.append(f"{name}: {metric} = {value} above the ceiling {floor}")
+            elif not metric.startswith(("false_abstain", "invalid")) and value < floor:
+                failures.append(f"{name}: {metric} = {value} below {floor}")
+    return failures

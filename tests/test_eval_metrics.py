@@ -1,0 +1,49 @@
+"""Each metric on hand-made cases."""
+
+import pytest
+
+from rag.evaluate import metrics as m
+
+
+def test_normalize_is_squad_style():
+    assert m.normalize("The  Hague!") == "hague"
+    assert m.normalize("“Five” percent—of GDP.") == "five percent of gdp"
+
+
+def test_exact_match_and_f1():
+    assert m.exact_match("The Hague.", ["the hague"]) == 1.0
+    assert m.exact_match("In The Hague", ["The Hague"]) == 0.0
+    assert m.token_f1("five percent of GDP", ["five percent of gross domestic product"]) == pytest.approx(
+        2 * (3 / 4) * (3 / 6) / (3 / 4 + 3 / 6)
+    )
+    assert m.token_f1("nothing shared", ["The Hague"]) == 0.0
+    assert m.token_f1("anything", []) == 0.0
+
+
+def test_contains_answer_matches_whole_words():
+    assert m.contains_answer("It lasted 50 minutes [1].", ["50 minutes"]) == 1.0
+    assert m.contains_answer("It lasted 150 minutes.", ["50 minutes"]) == 0.0
+    assert m.contains_answer("anything", []) == 0.0
+
+
+def test_retrieval_metrics():
+    assert m.hit_at_k([3], 1) == 0.0 and m.hit_at_k([3], 3) == 1.0 and m.hit_at_k([], 10) == 0.0
+    assert m.mrr_at_k([2, 5]) == 0.5 and m.mrr_at_k([11]) == 0.0
+    assert m.recall_at_k({"a": 1, "b": 7}, ["a", "b"], 5) == 0.5
+    assert m.recall_at_k({}, [], 5) == 0.0
+
+
+def test_citation_and_faithfulness_metrics():
+    assert m.citation_precision([True, False]) == 0.5 and m.citation_precision([]) == 0.0
+    assert m.citation_recall([False, True]) == 1.0 and m.citation_recall([]) == 0.0
+    assert m.faithfulness([True, True, False, False]) == 0.5 and m.faithfulness([]) == 1.0
+
+
+def test_rates_and_percentiles():
+    assert m.rate([True, False, False, False]) == 0.25 and m.rate([]) == 0.0
+    assert m.percentile([1, 2, 3, 4], 50) == 2.5 and m.percentile([], 95) == 0.0
+
+
+def test_refusal_detection_for_pipelines_without_abstention():
+    assert m.looks_like_refusal("The context does not provide information about Kyiv's population.")
+    assert not m.looks_like_refusal("Kyiv has 3 million people.")
