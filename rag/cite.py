@@ -12,7 +12,8 @@ from .types import Citation, Passage, SentenceCheck
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A number, not part of a name such as G7 or F-16s; ordinals like 17th count.
+_NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:[.,]\d+)*(?=st\b|nd\b|rd\b|th\b|s\b|[^A-Za-z\d]|$)")
 _WORDS = {
     "one": 1,
     "two": 2,
@@ -67,7 +68,7 @@ def split_sentences(answer: str) -> list[Draft]:
 
 def numbers(text: str) -> set[str]:
     """Numbers in ``text`` as digit strings, with number words ("five", "fourth") converted."""
-    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    found = {n.replace(",", "").lstrip("0") or "0" for n in _NUMBER.findall(text)}
     found |= {str(_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _WORDS}
     return found
 
@@ -116,38 +117,48 @@ def best_quote(sentence: str, passage: Passage) -> tuple[str, int, int]:
     return chunk.text[best[0] : best[1]], chunk.start + best[0], chunk.start + best[1]
 
 
+def _check_sentence(
+    draft: Draft, passages: Sequence[Passage], min_overlap: float
+) -> tuple[SentenceCheck, tuple[int, ...], bool]:
+    """Check one sentence; return its check, the passages to cite and whether the checker chose them.
+
+    The passages the model cited are tried first. When they do not support the sentence (or it has
+    no marker), the other passages are tried in rank order and the first that supports it is cited
+    instead: a wrong number is corrected rather than shown as a broken citation.
+    """
+    valid = [n for n in dict.fromkeys(draft.cited) if 1 <= n <= len(passages)]
+    verdicts = {n: support(draft.text, evidence(passages[n - 1]), min_overlap) for n in valid}
+    good = [n for n, (ok, _) in verdicts.items() if ok]
+    if good:
+        return SentenceCheck(draft.text, tuple(valid), True), tuple(valid), False
+    for n in (n for n in range(1, len(passages) + 1) if n not in valid):
+        if support(draft.text, evidence(passages[n - 1]), min_overlap)[0]:
+            note = f"cited {valid} did not support it; [{n}] does" if valid else f"no marker; [{n}] supports it"
+            return SentenceCheck(draft.text, (n,), True, note), (n,), True
+    if not valid and not is_claim(draft.text):
+        return SentenceCheck(draft.text, (), False, "no claim"), (), False
+    reason = "; ".join(sorted({r for _, r in verdicts.values()}))[:300] or "no passage supports it"
+    return SentenceCheck(draft.text, tuple(valid), False, reason), tuple(valid), False
+
+
 def check_answer(
     reply: str, passages: Sequence[Passage], min_overlap: float
 ) -> tuple[list[SentenceCheck], list[Citation], list[int]]:
     """Check every sentence of a reply against the passages it cites.
 
-    A sentence without a marker gets an inferred citation to the passage that supports it, if any.
-
     Returns:
         Per-sentence checks, the citations (valid numbers only) and the invalid numbers cited.
-
     """
     checks: list[SentenceCheck] = []
     citations: list[Citation] = []
     invalid: list[int] = []
     for draft in split_sentences(reply):
-        valid = [n for n in dict.fromkeys(draft.cited) if 1 <= n <= len(passages)]
         invalid += [n for n in draft.cited if not 1 <= n <= len(passages)]
-        inferred = not valid
-        candidates = valid or list(range(1, len(passages) + 1))
-        verdicts = {n: support(draft.text, evidence(passages[n - 1]), min_overlap) for n in candidates}
-        good = [n for n, (ok, _) in verdicts.items() if ok]
-        if inferred:
-            good = good[:1]
-        cited = tuple(good if inferred else valid)
-        reason = "" if good else "; ".join(sorted({r for _, r in verdicts.values()}))[:300]
-        if inferred and not good:
-            reason = f"no passage cited; {reason}" if is_claim(draft.text) else "no claim"
-        checks.append(SentenceCheck(draft.text, cited, bool(good), reason))
+        check, cited, chosen = _check_sentence(draft, passages, min_overlap)
+        checks.append(check)
         for n in cited:
             quote, qs, qe = best_quote(draft.text, passages[n - 1])
-            ok = n in good
-            citations.append(Citation(n, passages[n - 1], draft.text, ok, quote, qs, qe, inferred))
+            citations.append(Citation(n, passages[n - 1], draft.text, check.supported, quote, qs, qe, chosen))
     return checks, citations, invalid
 
 

@@ -94,7 +94,9 @@ class AnswerSettings(_Section):
 
     max_question_chars: int = Field(10_000, ge=1, description="Longest question accepted.")
     min_dense_score: float = Field(
-        0.25, description="Abstain when the best passage's cosine similarity is below this."
+        0.15,
+        description="Abstain without asking the model when the best passage's cosine similarity is "
+        "below this (paraphrased questions score from about 0.2, so keep it low).",
     )
     min_term_overlap: float = Field(
         0.5, ge=0, le=1, description="Share of a sentence's key terms its cited passage must hold."

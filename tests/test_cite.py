@@ -58,6 +58,18 @@ def test_check_answer_valid_invalid_and_inferred():
     assert not by_sentence["Kyiv has 3 million people."].supported
 
 
+def test_wrong_citation_number_is_corrected_to_the_supporting_passage():
+    checks, citations, invalid = check_answer("Strikes killed 17 people in Dnipro [1].", PASSAGES, 0.5)
+    assert invalid == [] and checks[0].supported and checks[0].cited == (2,)
+    assert "did not support" in checks[0].reason
+    assert [(c.n, c.inferred, c.supported) for c in citations] == [(2, True, True)]
+
+
+def test_names_with_digits_are_not_numbers():
+    assert numbers("The G7 summit and F-16s in the 1990s") == {"16", "1990"}
+    assert support("The G7 summit was in Canada.", "Trump left a G7 summit in Canada.", 0.5)[0]
+
+
 def test_render_puts_markers_before_the_stop():
     checks, _, _ = check_answer("Strikes killed 17 people in Dnipro.", PASSAGES, 0.5)
     assert render(checks) == "Strikes killed 17 people in Dnipro [2]."
