@@ -11,7 +11,7 @@ from typing import TypeVar
 from .cite import ABSTAIN_TEXT, abstain_reason, check_answer, render, weak_evidence
 from .embed import Embedder, make_embedder
 from .errors import QuestionError
-from .ingest import Progress, run_ingest
+from .indexing import Progress, index_lock, run_ingest
 from .lexical import BM25Index
 from .manifest import Manifest, require_manifest
 from .models import ChatModel, make_model
@@ -81,14 +81,15 @@ def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
 def remove_document(doc_id: str, settings: Settings | None = None) -> int:
     """Remove one document's chunks from the index; return how many were removed."""
     s = _resolve(settings)
-    manifest = require_manifest(s.index_dir)
-    entry = manifest.documents.pop(doc_id, None)
-    if entry is None:
-        return 0
-    _, store = _open_store(s)
-    store.delete(list(entry.chunks))
-    BM25Index.build(store.all_chunks()).save(s.index_dir / "bm25")
-    manifest.save(s.index_dir)
+    with index_lock(s.index_dir):
+        manifest = require_manifest(s.index_dir)
+        entry = manifest.documents.pop(doc_id, None)
+        if entry is None:
+            return 0
+        _, store = _open_store(s)
+        store.delete(list(entry.chunks))
+        BM25Index.build(store.all_chunks()).save(s.index_dir / "bm25")
+        manifest.save(s.index_dir)
     return len(entry.chunks)
 
 

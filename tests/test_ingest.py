@@ -119,3 +119,26 @@ def test_index_survives_moving_on(corpus, settings, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(settings.index_dir, copy)
     assert Manifest.load(copy).documents.keys() == Manifest.load(settings.index_dir).documents.keys()
+
+
+def test_second_writer_is_refused_while_the_index_is_locked(corpus, settings):
+    from rag.errors import RagError
+    from rag.indexing import index_lock
+
+    with (
+        index_lock(settings.index_dir),
+        pytest.raises(RagError, match="Another process"),
+        index_lock(settings.index_dir, timeout=0.2),
+    ):
+        pass
+    ingest([corpus], settings, show_bar=False)  # the lock is free again
+
+
+def test_huge_file_is_skipped_with_the_reason(corpus, settings, monkeypatch):
+    import rag.indexing
+
+    monkeypatch.setattr(rag.indexing, "MAX_FILE_BYTES", 2000)
+    report = ingest([corpus], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "larger than" in reasons[SEED.name]
+    assert {d.path.split("/")[-1] for d in list_documents(settings)} == {"orchard.md", "lighthouse.html"}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RagError
-from ..ingest import find_files
+from ..indexing import find_files
 from ..types import GoldItem
 
 

@@ -1,14 +1,16 @@
-"""Incremental ingest: load files, chunk, embed only new chunks, drop stale ones, rebuild BM25."""
+"""Incremental indexing: load files, chunk, embed only new chunks, drop stale ones, rebuild BM25."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunking import chunk_document, chunk_spans
 from .embed import Embedder
+from .errors import RagError
 from .lexical import BM25Index
 from .loaders import SUFFIXES, LoadError, content_hash, doc_id_for, load_document
 from .manifest import DocEntry, Manifest
@@ -18,6 +20,22 @@ from .types import Chunk, FileProblem, IngestReport
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+@contextmanager
+def index_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
+    """Hold the index's write lock: Chroma's PersistentClient is unsafe with several writers."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(index_dir / ".write.lock"), timeout=timeout):
+            yield
+    except Timeout:
+        raise RagError(
+            f"Another process is writing to the index at {index_dir} (ingest or remove). Wait for it "
+            "to finish and run this again."
+        ) from None
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
@@ -146,6 +164,21 @@ def run_ingest(
 
     """
     started = time.perf_counter()
+    with index_lock(settings.index_dir):
+        return _run(paths, settings, embedder, store, prune, progress, show_bar, started)
+
+
+def _run(
+    paths: Iterable[Path],
+    settings: Settings,
+    embedder: Embedder,
+    store: VectorStore,
+    prune: bool,
+    progress: Progress | None,
+    show_bar: bool,
+    started: float,
+) -> IngestReport:
+    """Plan, embed, delete, rebuild BM25 and save the manifest (under the write lock)."""
     index_dir = settings.index_dir
     manifest = Manifest.load(index_dir) or Manifest(embedder.name, embedder.dim)
     manifest.check_embedder(embedder.name, embedder.dim, index_dir)
