@@ -141,6 +141,27 @@ def docs(ctx: click.Context, as_json: bool) -> None:
     click.echo(f"{len(infos)} documents, {sum(i.chunks for i in infos)} chunks")
 
 
+@main.command()
+@click.option("--host", help="Address to listen on (default: ui.host, 127.0.0.1). 0.0.0.0 exposes it.")
+@click.option("--port", type=int, help="Port (default: ui.port, 7860).")
+@click.option("--share", is_flag=True, help="Also make a public Gradio link (needs internet).")
+@click.pass_context
+def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> None:
+    """Start the chat page (on 127.0.0.1 unless asked) and print its URL."""
+    from .ui import exposure_warning, launch
+
+    settings = _settings(ctx)
+    warning = exposure_warning(host or settings.ui.host, share)
+    if warning:
+        click.secho(warning, fg="yellow", err=True)
+    demo, url = launch(settings, host, port, share)
+    click.echo(f"rag UI: open {url} in your browser (Ctrl-C stops it).")
+    try:
+        demo.block_thread()
+    finally:
+        demo.close()
+
+
 from .evaluate.cli import eval_command  # noqa: E402  (registered after the group exists)
 
 main.add_command(eval_command)

@@ -106,6 +106,19 @@ class AnswerSettings(_Section):
     )
 
 
+class UiSettings(_Section):
+    """The Gradio chat UI started by ``rag ui``."""
+
+    host: str = Field(
+        "127.0.0.1", description="Address to listen on; anything but loopback exposes your documents."
+    )
+    port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest file accepted by the upload box, in MB.")
+    concurrency: int = Field(
+        4, ge=1, description="Answers generated at once with backend=openai (in-process models: always 1)."
+    )
+
+
 class Settings(BaseSettings):
     """All settings of rag. Env vars: ``RAG_MODEL__BACKEND=openai``; TOML: ``rag.toml``."""
 
@@ -121,6 +134,7 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings, description="Retrieval.")
     model: ModelSettings = Field(default_factory=ModelSettings, description="Chat model.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer checks.")
+    ui: UiSettings = Field(default_factory=UiSettings, description="Chat UI.")
 
     @classmethod
     def settings_customise_sources(
