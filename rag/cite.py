@@ -133,7 +133,9 @@ def _check_sentence(
         return SentenceCheck(draft.text, tuple(valid), True), tuple(valid), False
     for n in (n for n in range(1, len(passages) + 1) if n not in valid):
         if support(draft.text, evidence(passages[n - 1]), min_overlap)[0]:
-            note = f"cited {valid} did not support it; [{n}] does" if valid else f"no marker; [{n}] supports it"
+            note = (
+                f"cited {valid} did not support it; [{n}] does" if valid else f"no marker; [{n}] supports it"
+            )
             return SentenceCheck(draft.text, (n,), True, note), (n,), True
     if not valid and not is_claim(draft.text):
         return SentenceCheck(draft.text, (), False, "no claim"), (), False
@@ -148,6 +150,7 @@ def check_answer(
 
     Returns:
         Per-sentence checks, the citations (valid numbers only) and the invalid numbers cited.
+
     """
     checks: list[SentenceCheck] = []
     citations: list[Citation] = []
