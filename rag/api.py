@@ -19,7 +19,17 @@ from .prompt import build_messages, condense_messages
 from .retrieve import Retriever
 from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings
 from .store import VectorStore, make_store
-from .types import Answer, DocumentInfo, Done, IngestReport, Retrieved, StreamEvent, Timings, Token
+from .types import (
+    Answer,
+    DocumentInfo,
+    Done,
+    IngestReport,
+    Retrieved,
+    SentenceCheck,
+    StreamEvent,
+    Timings,
+    Token,
+)
 
 History = Sequence[tuple[str, str]]
 T = TypeVar("T")
@@ -161,7 +171,8 @@ def ask_stream(
                 counts = (delta.prompt_tokens, delta.completion_tokens)
         clock.lap("generate")
     checks, citations, invalid = check_answer(draft, passages, s.answer.min_term_overlap)
-    reason = weak or abstain_reason(checks, passages, s.answer.min_dense_score, s.answer.min_supported_share)
+    relevance = answer_relevance(retriever.embedder, standalone, checks)
+    reason = weak or abstain_reason(checks, passages, s.answer, relevance)
     clock.lap("check")
     yield Done(
         Answer(
@@ -177,6 +188,15 @@ def ask_stream(
             invalid_citations=tuple(invalid),
         )
     )
+
+
+def answer_relevance(embedder: Embedder, question: str, checks: Sequence[SentenceCheck]) -> float:
+    """Return the best cosine similarity between the question and a supported sentence (0 if none)."""
+    supported = [c.text for c in checks if c.supported]
+    if not supported:
+        return 0.0
+    q, *sentences = embedder.embed([question, *supported])
+    return max(sum(a * b for a, b in zip(q, v, strict=True)) for v in sentences)
 
 
 class _Clock:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .lexical import terms
+from .settings import AnswerSettings
 from .types import Citation, Passage, SentenceCheck
 
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
@@ -186,16 +187,26 @@ def weak_evidence(passages: Sequence[Passage], min_dense: float) -> str:
 
 
 def abstain_reason(
-    checks: Sequence[SentenceCheck], passages: Sequence[Passage], min_dense: float, min_share: float
+    checks: Sequence[SentenceCheck], passages: Sequence[Passage], cfg: AnswerSettings, relevance: float = 1.0
 ) -> str:
-    """Return why the system should abstain, or "" to answer."""
-    weak = weak_evidence(passages, min_dense)
+    """Return why the system should abstain, or "" to answer.
+
+    Args:
+        checks: The per-sentence support checks of the draft.
+        passages: The passages the model was given.
+        cfg: The abstention thresholds.
+        relevance: Best cosine similarity between the question and a supported sentence.
+
+    """
+    weak = weak_evidence(passages, cfg.min_dense_score)
     if weak:
         return weak
     claims = [c for c in checks if c.reason != "no claim"]
     supported = [c for c in claims if c.supported]
     if not supported:
         return "no sentence of the draft answer is supported by its passages"
-    if len(supported) / len(claims) < min_share:
+    if len(supported) / len(claims) < cfg.min_supported_share:
         return f"only {len(supported)} of {len(claims)} sentences supported"
+    if relevance < cfg.min_answer_relevance:
+        return f"the supported sentences do not address the question (similarity {relevance:.2f})"
     return ""

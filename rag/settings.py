@@ -101,6 +101,13 @@ class AnswerSettings(_Section):
     min_term_overlap: float = Field(
         0.5, ge=0, le=1, description="Share of a sentence's key terms its cited passage must hold."
     )
+    min_answer_relevance: float = Field(
+        0.42,
+        ge=-1,
+        le=1,
+        description="Abstain when no supported sentence is at least this similar (cosine) to the "
+        "question: the draft is true to its passage but answers something else.",
+    )
     min_supported_share: float = Field(
         0.5, ge=0, le=1, description="Abstain when fewer answer sentences than this are supported."
     )

@@ -82,3 +82,19 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
     assert not answer.abstained
     assert "5" in answer.text or "five" in answer.text
     assert any("five percent of gross domestic product" in c.passage.chunk.text for c in answer.citations)
+
+
+def test_answer_relevance_uses_the_real_embedder(seed_index):
+    from rag.api import _embedder, answer_relevance
+    from rag.types import SentenceCheck
+
+    embedder = _embedder(seed_index.embed)
+    on = [SentenceCheck("The meeting lasted 50 minutes.", (1,), True)]
+    off = [SentenceCheck("Two people were killed in a Russian attack on the city of Samara.", (1,), True)]
+    question = "How long did the meeting between Zelenskyy and Trump last?"
+    assert answer_relevance(embedder, question, on) > 0.5
+    assert (
+        answer_relevance(embedder, "How many people died in the US strikes on Iran's nuclear sites?", off)
+        < 0.45
+    )
+    assert answer_relevance(embedder, question, [SentenceCheck("x", (), False)]) == 0.0

@@ -1,6 +1,7 @@
 """Pure logic of citation checking and abstention, on hand-made passages."""
 
 from rag.cite import abstain_reason, check_answer, numbers, render, split_sentences, support
+from rag.settings import AnswerSettings
 from rag.types import Chunk, Passage
 
 NATO = (
@@ -75,13 +76,15 @@ def test_render_puts_markers_before_the_stop():
     assert render(checks) == "Strikes killed 17 people in Dnipro [2]."
 
 
-def test_abstain_on_weak_evidence_or_no_support():
+def test_abstain_on_weak_evidence_no_support_or_off_question_answers():
+    cfg = AnswerSettings(min_dense_score=0.25, min_supported_share=0.5, min_answer_relevance=0.42)
     good, _, _ = check_answer("NATO endorsed 5% of GDP by 2035 [1].", PASSAGES, 0.5)
     bad, _, _ = check_answer("Kyiv has 2.9 million people [1].", PASSAGES, 0.5)
-    assert abstain_reason(good, PASSAGES, 0.25, 0.5) == ""
-    assert "no sentence" in abstain_reason(bad, PASSAGES, 0.25, 0.5)
+    assert abstain_reason(good, PASSAGES, cfg, relevance=0.8) == ""
+    assert "no sentence" in abstain_reason(bad, PASSAGES, cfg)
     weak = (passage(NATO, 1, dense=0.1),)
-    assert "weak evidence" in abstain_reason(good, weak, 0.25, 0.5)
-    assert abstain_reason(good, (), 0.25, 0.5) == "no passages retrieved"
-    mixed = good + bad
-    assert "1 of 2" in abstain_reason(mixed, PASSAGES, 0.25, 0.75)
+    assert "weak evidence" in abstain_reason(good, weak, cfg)
+    assert abstain_reason(good, (), cfg) == "no passages retrieved"
+    strict = cfg.model_copy(update={"min_supported_share": 0.75})
+    assert "1 of 2" in abstain_reason(good + bad, PASSAGES, strict, relevance=0.8)
+    assert "do not address the question" in abstain_reason(good, PASSAGES, cfg, relevance=0.3)
