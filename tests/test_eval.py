@@ -41,16 +41,8 @@ def test_unseen_corpus_in_the_documented_format(tmp_path):
     """A corpus/questions pair the harness has never seen runs without code changes."""
     base = make_settings(tmp_path / "unused")
     cache, out = tmp_path / "cache", tmp_path / "report"
-    run = evaluate(
-        ["tiny", "baseline-tiny"],
-        base,
-        DATA / "mini_corpus.jsonl",
-        DATA / "mini_questions.jsonl",
-        out=out,
-        cache_root=cache,
-        with_html=True,
-        show_bar=False,
-    )
+    args = (["tiny", "baseline-tiny"], base, DATA / "mini_corpus.jsonl", DATA / "mini_questions.jsonl")
+    run = evaluate(*args, out=out, cache_root=cache, with_html=True, show_bar=False)
     for name in ("results.jsonl", "summary.json", "summary.md", "metrics.png", "latency.png", "report.html"):
         assert (out / name).stat().st_size > 0, name
     assert set(run.summary) == {"tiny", "baseline-tiny"}
@@ -93,15 +85,7 @@ def test_unseen_corpus_in_the_documented_format(tmp_path):
 
     # an interrupted run resumes: drop the last line and rerun into the same folder
     (out / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:-1]) + "\n")
-    evaluate(
-        ["tiny", "baseline-tiny"],
-        base,
-        DATA / "mini_corpus.jsonl",
-        DATA / "mini_questions.jsonl",
-        out=out,
-        cache_root=cache,
-        show_bar=False,
-    )
+    evaluate(*args, out=out, cache_root=cache, show_bar=False)
     again = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert len(again) == 10 and again[:-1] == rows[:-1]
 
