@@ -93,7 +93,13 @@ def _print_answer(answer: Answer) -> None:
     for n in sorted({c.n for c in answer.citations}):
         c = next(c for c in answer.citations if c.n == n)
         ch = c.passage.chunk
-        mark = "" if c.supported else "  (does not support the sentence)"
+        mark = (
+            "  (does not support the sentence)"
+            if not c.supported
+            else "  (cited by the checker)"
+            if c.inferred
+            else ""
+        )
         click.echo(f"  [{n}] {ch.title} ({ch.date or 'no date'}), {ch.path} chars {ch.start}-{ch.end}{mark}")
         click.echo(f'      "{c.quote}"')
     t = answer.timings
