@@ -13,8 +13,9 @@ from .types import Citation, Passage, SentenceCheck
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-# A number, not part of a name such as G7 or F-16s; ordinals like 17th count.
-_NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:[.,]\d+)*(?=st\b|nd\b|rd\b|th\b|s\b|[^A-Za-z\d]|$)")
+# A number, not part of a name such as G7 (a letter before it); units glued after it (5bn, 10km) are
+# fine: "$9bn" against a passage saying "$5bn" must compare 9 with 5.
+_NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:[.,]\d+)*")
 _WORDS = {
     "one": 1,
     "two": 2,
@@ -131,7 +132,9 @@ def _check_sentence(
     verdicts = {n: support(draft.text, evidence(passages[n - 1]), min_overlap) for n in valid}
     good = [n for n, (ok, _) in verdicts.items() if ok]
     if good:
-        return SentenceCheck(draft.text, tuple(valid), True), tuple(valid), False
+        dropped = [n for n in valid if n not in good]
+        note = f"dropped {dropped}: they do not support it" if dropped else ""
+        return SentenceCheck(draft.text, tuple(good), True, note), tuple(good), False
     for n in (n for n in range(1, len(passages) + 1) if n not in valid):
         if support(draft.text, evidence(passages[n - 1]), min_overlap)[0]:
             note = (

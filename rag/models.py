@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,13 +54,21 @@ class GGUFModel:
         params.sampling.temp = settings.temperature
         params.n_predict = settings.max_tokens
         params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
+        # xllamacpp also opens an HTTP listener on a random loopback port; a random key keeps other
+        # local processes from using it (we call the server in-process only).
+        params.api_keys = [secrets.token_urlsafe(24)]
         self._server = xlc.Server(params)
         self._settings = settings
         self.name = path.stem
 
     def stream(self, messages: list[Message]) -> Iterator[Delta]:
-        """Run the completion in a worker thread and yield its chunks as they arrive."""
+        """Run the completion in a worker thread and yield its chunks as they arrive.
+
+        The worker always finishes before this returns, even when the caller stops reading or the
+        model reports an error: llama.cpp aborts the process if its thread is abandoned mid-call.
+        """
         pieces: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
         request = {
             "messages": messages,
             "stream": True,
@@ -67,30 +76,58 @@ class GGUFModel:
             "temperature": self._settings.temperature,
         }
 
+        def on_chunk(chunk: Any) -> bool:
+            pieces.put(chunk)
+            return stop.is_set()  # True asks llama.cpp to stop generating
+
         def work() -> None:
             try:
-                self._server.handle_chat_completions(request, pieces.put)
+                self._server.handle_chat_completions(request, on_chunk)
             except Exception as exc:  # surfaced in the caller's thread below
                 pieces.put(exc)
-            pieces.put(None)
+            finally:
+                pieces.put(None)
 
-        threading.Thread(target=work, daemon=True).start()
-        while (item := pieces.get()) is not None:
-            if isinstance(item, Exception):
-                raise ModelServerError(f"The local model failed: {item}") from item
-            if "error" in item:
-                raise ModelServerError(f"The local model failed: {item['error']}")
-            for choice in item.get("choices", []):
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield Delta(text)
-            timings = item.get("timings")
-            if timings:
-                yield Delta(
-                    "",
-                    int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0)),
-                    int(timings.get("predicted_n", 0)),
-                )
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        finished = False
+        try:
+            while (item := pieces.get()) is not None:
+                _raise_if_error(item, self._settings)
+                yield from _deltas(item)
+            finished = True
+        finally:
+            if not finished:
+                stop.set()
+                while pieces.get() is not None:
+                    pass
+            worker.join()
+
+
+def _raise_if_error(item: Any, settings: ModelSettings) -> None:
+    """Turn an exception or an error reply from llama.cpp into a ModelServerError with the fix."""
+    error = item if isinstance(item, Exception) else item.get("error")
+    if error is None:
+        return
+    hint = "Check the model file, or try RAG_MODEL__BACKEND=openai with a model server."
+    if "context" in str(error).lower() or "exceed" in str(error).lower():
+        hint = (
+            f"The question and passages do not fit the model's context ({settings.n_ctx} tokens): "
+            "lower RAG_RETRIEVE__TOP_K or raise RAG_MODEL__N_CTX."
+        )
+    raise ModelServerError(f"The local model failed: {error}. {hint}")
+
+
+def _deltas(item: dict[str, Any]) -> Iterator[Delta]:
+    """Yield the text of one streamed chunk, and the token counts from its timings if present."""
+    for choice in item.get("choices", []):
+        text = (choice.get("delta") or {}).get("content")
+        if text:
+            yield Delta(text)
+    timings = item.get("timings")
+    if timings:
+        prompt = int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0))
+        yield Delta("", prompt, int(timings.get("predicted_n", 0)))
 
 
 class OpenAIServerModel:

@@ -145,3 +145,24 @@ def test_unreachable_chroma_server(tmp_path, corpus):
     )
     with pytest.raises(StoreError, match="chroma run"):
         ingest([corpus], s, show_bar=False)
+
+
+def test_context_overflow_says_the_fix_and_the_process_survives(seed_index):
+    s = seed_index.model_copy(
+        update={
+            "model": seed_index.model.model_copy(update={"n_ctx": 512}),
+            "retrieve": seed_index.retrieve.model_copy(update={"top_k": 12}),
+        }
+    )
+    with pytest.raises(ModelServerError, match="RAG_RETRIEVE__TOP_K"):
+        ask("How long did the meeting between Zelenskyy and Trump last?", s)
+
+
+def test_stopping_a_stream_early_is_safe(seed_index):
+    from rag.api import _model
+
+    stream = _model(seed_index.model).stream([{"role": "user", "content": "Count from 1 to 50."}])
+    assert next(stream).text
+    stream.close()  # the worker thread is drained and joined, not abandoned
+    again = "".join(d.text for d in _model(seed_index.model).stream([{"role": "user", "content": "Say hi."}]))
+    assert again

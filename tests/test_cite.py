@@ -66,6 +66,18 @@ def test_wrong_citation_number_is_corrected_to_the_supporting_passage():
     assert [(c.n, c.inferred, c.supported) for c in citations] == [(2, True, True)]
 
 
+def test_only_supporting_passages_stay_cited():
+    checks, citations, _ = check_answer("Strikes killed 17 people in Dnipro [1][2].", PASSAGES, 0.5)
+    assert checks[0].cited == (2,) and "dropped [1]" in checks[0].reason
+    assert [(c.n, c.supported) for c in citations] == [(2, True)]
+
+
+def test_units_glued_to_numbers_are_still_compared():
+    ok, why = support("The deal is worth $9bn.", "The deal is worth $5bn, officials said.", 0.5)
+    assert not ok and "9" in why
+    assert support("The deal is worth $5bn.", "The deal is worth $5bn, officials said.", 0.5)[0]
+
+
 def test_names_with_digits_are_not_numbers():
     assert numbers("The G7 summit and F-16s in the 1990s") == {"16", "1990"}
     assert support("The G7 summit was in Canada.", "Trump left a G7 summit in Canada.", 0.5)[0]
