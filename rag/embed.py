@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Protocol
 
 from .bundled import embedder_path
 from .errors import ModelFileError, missing
 from .settings import EmbedSettings
+
+BUNDLED_EMBEDDER = "all-MiniLM-L6-v2"
 
 
 class Embedder(Protocol):
@@ -33,8 +36,8 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder (never from a hub)."""
 
-    def __init__(self, folder: Path, batch_size: int = 32, threads: int = 0) -> None:
-        """Load the model from ``folder`` on the CPU."""
+    def __init__(self, folder: Path, name: str, batch_size: int = 32, threads: int = 0) -> None:
+        """Load the model from ``folder`` on the CPU; ``name`` is recorded in the index."""
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -50,7 +53,7 @@ class SentenceTransformerEmbedder:
         # sentence-transformers 6.2 rejects a Path here: it must be str.
         self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self._tokenizer = self._model.tokenizer
-        self.name = folder.name if folder.name != "model" else "all-MiniLM-L6-v2"
+        self.name = name
         self.dim = int(self._model.get_embedding_dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self.batch_size = batch_size
@@ -73,5 +76,20 @@ class SentenceTransformerEmbedder:
 
 def make_embedder(settings: EmbedSettings) -> Embedder:
     """Build the embedder the settings ask for (the bundled all-MiniLM-L6-v2 by default)."""
-    folder = Path(settings.model_path).expanduser() if settings.model_path else embedder_path()
-    return SentenceTransformerEmbedder(folder, settings.batch_size, settings.threads)
+    if not settings.model_path:
+        return SentenceTransformerEmbedder(
+            embedder_path(), BUNDLED_EMBEDDER, settings.batch_size, settings.threads
+        )
+    folder = Path(settings.model_path).expanduser().resolve()
+    return SentenceTransformerEmbedder(folder, _identity(folder), settings.batch_size, settings.threads)
+
+
+def _identity(folder: Path) -> str:
+    """Name a user's model by folder name and a hash of its config, so two models never look alike."""
+    digest = hashlib.sha1()
+    for name in ("config.json", "modules.json", "sentence_bert_config.json"):
+        if (folder / name).exists():
+            digest.update((folder / name).read_bytes())
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return f"{folder.name}@{digest.hexdigest()[:10]}"

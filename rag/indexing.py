@@ -16,7 +16,7 @@ from .loaders import SUFFIXES, LoadError, content_hash, doc_id_for, load_documen
 from .manifest import DocEntry, Manifest
 from .settings import Settings
 from .store import VectorStore
-from .types import Chunk, FileProblem, IngestReport
+from .types import Chunk, Document, FileProblem, IngestReport
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -70,8 +70,8 @@ class _Plan:
     problems: list[FileProblem] = field(default_factory=list)
 
 
-def _plan_file(path: Path, settings: Settings, embedder: Embedder, manifest: Manifest, plan: _Plan) -> None:
-    """Compare one file with the manifest and record what must change."""
+def _read(path: Path, manifest: Manifest, plan: _Plan) -> tuple[Document, str | None] | None:
+    """Load a new or changed file; None when it is unchanged or cannot be read (recorded in plan)."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise LoadError(f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
@@ -79,18 +79,40 @@ def _plan_file(path: Path, settings: Settings, embedder: Embedder, manifest: Man
         old = manifest.documents.get(doc_id_for(path))
         if old is not None and old.hash == content_hash(data):
             plan.skipped += len(old.chunks)
-            return
-        doc, warning = load_document(path, data)
+            return None
+        return load_document(path, data)
     except (LoadError, OSError) as exc:
         plan.problems.append(FileProblem(str(path), str(exc)))
+    except Exception as exc:  # a parser's own error (XML, encryption, ...): skip this file, keep going
+        plan.problems.append(FileProblem(str(path), f"cannot be read ({type(exc).__name__}: {exc})"))
+    return None
+
+
+def _plan_file(path: Path, settings: Settings, embedder: Embedder, manifest: Manifest, plan: _Plan) -> None:
+    """Compare one file with the manifest and record what must change."""
+    loaded = _read(path, manifest, plan)
+    if loaded is None:
         return
+    doc, warning = loaded
     if warning:
         plan.problems.append(FileProblem(str(path), f"warning: {warning}"))
     cfg = settings.chunk
-    spans = chunk_spans(
-        doc.text, embedder.count_tokens, embedder.tokenize, cfg.max_tokens, cfg.min_tokens, cfg.overlap_tokens
-    )
+    # [CLS] and [SEP] take two of the embedder's word-pieces; a longer chunk would be cut silently.
+    budget = min(cfg.max_tokens, embedder.max_tokens) - 2
+    try:
+        spans = chunk_spans(
+            doc.text,
+            embedder.count_tokens,
+            embedder.tokenize,
+            budget,
+            cfg.min_tokens,
+            min(cfg.overlap_tokens, budget // 2),
+        )
+    except ValueError as exc:
+        plan.problems.append(FileProblem(str(path), f"could not be split into chunks ({exc})"))
+        return
     chunks = chunk_document(doc, spans)
+    old = manifest.documents.get(doc.id)
     known = old.chunks if old else {}
     for c in chunks:
         if c.id not in known:

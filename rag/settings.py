@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +46,15 @@ class ChunkSettings(_Section):
     overlap_tokens: int = Field(
         24, ge=0, description="Overlap between pieces of a paragraph too long for one chunk."
     )
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> ChunkSettings:
+        if self.overlap_tokens * 2 > self.max_tokens:
+            raise ValueError(
+                f"chunk.overlap_tokens ({self.overlap_tokens}) must be at most half of chunk.max_tokens "
+                f"({self.max_tokens}); lower RAG_CHUNK__OVERLAP_TOKENS."
+            )
+        return self
 
 
 class StoreSettings(_Section):

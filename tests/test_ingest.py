@@ -142,3 +142,51 @@ def test_huge_file_is_skipped_with_the_reason(corpus, settings, monkeypatch):
     reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
     assert "larger than" in reasons[SEED.name]
     assert {d.path.split("/")[-1] for d in list_documents(settings)} == {"orchard.md", "lighthouse.html"}
+
+
+def test_every_stored_chunk_fits_the_embedder_window(tmp_path, settings):
+    from rag.api import _embedder, _open_store
+    from rag.settings import ChunkSettings
+
+    long = " ".join(f"Sentence {i} is about the harbour, its ferries and {i} boats." for i in range(120))
+    (tmp_path / "long.txt").write_text(long)
+    small = settings.model_copy(update={"chunk": ChunkSettings(max_tokens=64, overlap_tokens=8)})
+    ingest([tmp_path / "long.txt"], small, show_bar=False)
+    embedder = _embedder(small.embed)
+    _, store = _open_store(small)
+    chunks = store.all_chunks()
+    assert len(chunks) > 10
+    assert max(embedder.count_tokens(c.text) for c in chunks) <= 64
+
+
+def test_bad_chunk_settings_say_the_fix():
+    from pydantic import ValidationError
+
+    from rag.settings import ChunkSettings
+
+    with pytest.raises(ValidationError, match="RAG_CHUNK__OVERLAP_TOKENS"):
+        ChunkSettings(max_tokens=64, overlap_tokens=40)
+
+
+def test_a_parser_crash_skips_only_that_file(corpus, settings):
+    import zipfile
+
+    with zipfile.ZipFile(corpus / "broken.docx", "w") as z:
+        z.writestr("word/document.xml", "<w:document><unclosed>")
+    report = ingest([corpus], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "broken.docx" in reasons
+    assert len(list_documents(settings)) == 3
+
+
+def test_opening_the_index_with_a_users_own_embedder_is_refused(corpus, settings, tmp_path):
+    """A model folder given by path gets its own identity; the index built with the bundled one refuses it."""
+    from rag.bundled import embedder_path
+    from rag.settings import EmbedSettings
+
+    ingest([corpus], settings, show_bar=False)
+    own = tmp_path / "my-minilm"
+    own.symlink_to(embedder_path(), target_is_directory=True)
+    other = settings.model_copy(update={"embed": EmbedSettings(model_path=str(own))})
+    with pytest.raises(EmbedderMismatchError, match="all-MiniLM-L6-v2"):
+        ingest([corpus], other, show_bar=False)
