@@ -98,7 +98,7 @@ def remove_document(doc_id: str, settings: Settings | None = None) -> int:
             return 0
         _, store = _open_store(s)
         store.delete(list(entry.chunks))
-        BM25Index.build(store.all_chunks()).save(s.index_dir / "bm25")
+        BM25Index.build(store.all_chunks()).save(s.index_dir)
         manifest.save(s.index_dir)
     return len(entry.chunks)
 
@@ -121,7 +121,7 @@ def _retriever(s: Settings) -> Retriever:
     manifest = require_manifest(s.index_dir)
     embedder, store = _open_store(s)
     manifest.check_embedder(embedder.name, embedder.dim, s.index_dir)
-    return Retriever(embedder, store, BM25Index.load(s.index_dir / "bm25"), s.retrieve)
+    return Retriever(embedder, store, BM25Index.load(s.index_dir), s.retrieve)
 
 
 def condense(question: str, history: History, settings: Settings | None = None) -> str:

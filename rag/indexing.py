@@ -11,7 +11,7 @@ from pathlib import Path
 from .chunking import chunk_document, chunk_spans
 from .embed import Embedder
 from .errors import RagError
-from .lexical import BM25Index
+from .lexical import POINTER, BM25Index
 from .loaders import SUFFIXES, LoadError, content_hash, doc_id_for, load_document
 from .manifest import DocEntry, Manifest
 from .settings import Settings
@@ -216,9 +216,8 @@ def _run(
         store.update_spans(plan.to_update)
     if plan.to_delete:
         store.delete(plan.to_delete)
-    bm25_dir = index_dir / "bm25"
-    if plan.to_embed or plan.to_delete or plan.to_update or not bm25_dir.exists():
-        BM25Index.build(store.all_chunks()).save(bm25_dir)
+    if plan.to_embed or plan.to_delete or plan.to_update or not (index_dir / POINTER).exists():
+        BM25Index.build(store.all_chunks()).save(index_dir)
     manifest.save(index_dir)
     return IngestReport(
         documents_seen=len(files),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .types import Chunk
+
+POINTER = "bm25.json"  # names the current version folder, bm25.<id>/
 
 
 @lru_cache(maxsize=1)
@@ -47,28 +51,34 @@ class BM25Index:
             retriever.index(tokens, show_progress=False)
         return cls(retriever, [c.id for c in chunks])
 
-    def save(self, folder: Path) -> None:
-        """Write the index and its ids to ``folder``, replacing what was there."""
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+    def save(self, index_dir: Path) -> None:
+        """Write a new version beside the old one, then switch the pointer file atomically.
+
+        Readers (UI threads answering while an upload is ingested) see the old or the new index,
+        never a half-written one.
+        """
+        version = f"bm25.{uuid.uuid4().hex[:12]}"
+        folder = index_dir / version
+        folder.mkdir(parents=True)
         if self.ids:
-            self._retriever.save(str(tmp), show_progress=False)
-        (tmp / "ids.json").write_text(json.dumps(self.ids))
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
+            self._retriever.save(str(folder), show_progress=False)
+        (folder / "ids.json").write_text(json.dumps(self.ids))
+        pointer = index_dir / POINTER
+        tmp = pointer.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": version}))
+        os.replace(tmp, pointer)
+        for old in index_dir.glob("bm25.*"):
+            if old.is_dir() and old.name != version:
+                shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> BM25Index:
-        """Load an index saved by ``save``; a missing folder gives an empty index."""
-        import bm25s
-
-        ids_file = folder / "ids.json"
-        if not ids_file.exists():
+    def load(cls, index_dir: Path) -> BM25Index:
+        """Load the current version (cached in memory until the pointer changes); empty if none."""
+        pointer = index_dir / POINTER
+        if not pointer.exists():
             return cls(None, [])
-        ids = json.loads(ids_file.read_text())
-        retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
-        return cls(retriever, ids)
+        version = json.loads(pointer.read_text())["version"]
+        return _load_version(index_dir / version)
 
     def query(self, text: str, n: int) -> list[tuple[str, float]]:
         """Return up to ``n`` (chunk id, BM25 score) pairs with a positive score, best first."""
@@ -77,3 +87,13 @@ class BM25Index:
             return []
         rows, scores = self._retriever.retrieve([query_terms], k=min(n, len(self.ids)), show_progress=False)
         return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+
+
+@lru_cache(maxsize=8)
+def _load_version(folder: Path) -> BM25Index:
+    """Load one saved version; versions never change once written, so caching by path is safe."""
+    import bm25s
+
+    ids = json.loads((folder / "ids.json").read_text())
+    retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
+    return BM25Index(retriever, ids)

@@ -27,3 +27,21 @@ def test_dense_only_and_other_documents(seed_index):
     assert passages[0].source == "dense"
     assert "Ada Lovell" in passages[0].chunk.text
     assert passages[0].chunk.title == "Orchard notes" and passages[0].chunk.date == "2024-04-02"
+
+
+def test_bm25_versions_switch_atomically(tmp_path):
+    from rag.lexical import BM25Index
+    from rag.types import Chunk
+
+    def chunk(i: int, text: str) -> Chunk:
+        return Chunk(f"c{i}", "d", 0, len(text), text)
+
+    BM25Index.build([chunk(1, "ferry crossing takes 35 minutes")]).save(tmp_path)
+    first = BM25Index.load(tmp_path)
+    assert first.query("ferry", 5)[0][0] == "c1"
+    BM25Index.build([chunk(2, "the bakery bakes rye bread"), chunk(3, "ferry tickets")]).save(tmp_path)
+    second = BM25Index.load(tmp_path)
+    assert [i for i, _ in second.query("bakery bread", 5)] == ["c2"]
+    assert len(list(tmp_path.glob("bm25.*/"))) == 1, "old versions are removed"
+    assert first.query("ferry", 5)[0][0] == "c1", "a reader keeps the version it loaded"
+    assert BM25Index.load(tmp_path / "none").ids == []
