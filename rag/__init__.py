@@ -2,12 +2,15 @@
 
 import os
 
-# Nothing in rag may reach a model hub or send telemetry; set before any library import.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Nothing in rag may reach a model hub or send telemetry: set (not merely default) before any library
+# import, so an inherited HF_HUB_OFFLINE=0 cannot switch downloads back on.
+os.environ.update(
+    HF_HUB_OFFLINE="1",
+    TRANSFORMERS_OFFLINE="1",
+    HF_HUB_DISABLE_PROGRESS_BARS="1",
+    ANONYMIZED_TELEMETRY="False",
+    GRADIO_ANALYTICS_ENABLED="False",
+)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from .api import ask, ask_stream, ingest, list_documents, remove_document

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import shutil
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
 
 from .cite import ABSTAIN_TEXT, abstain_reason, check_answer, render, weak_evidence
+from .clock import StageClock
 from .embed import Embedder, make_embedder
 from .errors import QuestionError
 from .indexing import Progress, index_lock, run_ingest
-from .lexical import BM25Index
+from .lexical import POINTER, BM25Index
 from .manifest import Manifest, require_manifest
 from .models import ChatModel, make_model
 from .prompt import build_messages, condense_messages
 from .retrieve import Retriever
-from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings
+from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings, load_settings
 from .store import VectorStore, make_store
 from .types import (
     Answer,
@@ -27,12 +27,10 @@ from .types import (
     Retrieved,
     SentenceCheck,
     StreamEvent,
-    Timings,
     Token,
 )
 
 History = Sequence[tuple[str, str]]
-T = TypeVar("T")
 
 
 @lru_cache(maxsize=2)
@@ -51,7 +49,7 @@ def _store(settings: StoreSettings, index_dir: Path, name: str, dim: int) -> Vec
 
 
 def _resolve(settings: Settings | None) -> Settings:
-    return settings if settings is not None else Settings()
+    return settings if settings is not None else load_settings()
 
 
 def _open_store(settings: Settings) -> tuple[Embedder, VectorStore]:
@@ -66,6 +64,7 @@ def ingest(
     prune: bool = False,
     progress: Progress | None = None,
     show_bar: bool = True,
+    rebuild: bool = False,
 ) -> IngestReport:
     """Add or update documents in the index; unchanged files cost nothing.
 
@@ -75,10 +74,15 @@ def ingest(
         prune: Also remove documents whose files are gone.
         progress: Called with (done, total, message).
         show_bar: Show a progress bar on stderr.
-
+        rebuild: Empty the index first (e.g. after changing the embedder) and embed everything.
     """
     s = _resolve(settings)
     embedder, store = _open_store(s)
+    if rebuild:
+        with index_lock(s.index_dir):
+            store.clear()
+            for stale in [s.index_dir / "manifest.json", s.index_dir / POINTER, *s.index_dir.glob("bm25.*/")]:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
     return run_ingest([Path(p) for p in paths], s, embedder, store, prune, progress, show_bar)
 
 
@@ -150,7 +154,7 @@ def ask_stream(
     """
     s = _resolve(settings)
     q = check_question(question, s)
-    clock = _Clock()
+    clock = StageClock()
     retriever = clock.load(lambda: _retriever(s))  # embedder and store are cached after first use
     standalone = condense(q, history, s)
     passages = tuple(retriever.retrieve(standalone))
@@ -197,40 +201,6 @@ def answer_relevance(embedder: Embedder, question: str, checks: Sequence[Sentenc
         return 0.0
     q, *sentences = embedder.embed([question, *supported])
     return max(sum(a * b for a, b in zip(q, v, strict=True)) for v in sentences)
-
-
-class _Clock:
-    """Stage timer: laps exclude one-time loading, which is reported on its own."""
-
-    def __init__(self) -> None:
-        self.stages: dict[str, float] = {"load": 0.0}
-        self._last = self._gen_start = time.perf_counter()
-        self._first = 0.0
-
-    def load(self, build: Callable[[], T]) -> T:
-        start = time.perf_counter()
-        value = build()
-        self.stages["load"] += time.perf_counter() - start
-        self._last += time.perf_counter() - start
-        return value
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.stages[stage] = now - self._last
-        self._last = self._gen_start = now
-
-    def first_token(self) -> None:
-        self._first = self._first or time.perf_counter() - self._gen_start
-
-    def timings(self, prompt_tokens: int, completion_tokens: int) -> Timings:
-        work = sum(v for k, v in self.stages.items() if k != "load")
-        return Timings(
-            **self.stages,
-            first_token=self._first,
-            total=work,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-        )
 
 
 def ask(question: str, settings: Settings | None = None, history: History = ()) -> Answer:

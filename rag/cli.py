@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,10 +63,8 @@ def _print_report(report: IngestReport) -> None:
 def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool, as_json: bool) -> None:
     """Add files and folders (.txt .md .html .pdf .docx) to the index; unchanged ones are skipped."""
     settings = _settings(ctx)
-    if rebuild and settings.index_dir.exists():
-        shutil.rmtree(settings.index_dir)
     try:
-        report = api.ingest(paths, settings, prune=prune, show_bar=not as_json)
+        report = api.ingest(paths, settings, prune=prune, show_bar=not as_json, rebuild=rebuild)
     except RagError as exc:
         _fail(exc)
     if as_json:
@@ -138,7 +135,10 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
 @click.pass_context
 def docs(ctx: click.Context, as_json: bool) -> None:
     """List the indexed documents with their chunk counts."""
-    infos = api.list_documents(_settings(ctx))
+    try:
+        infos = api.list_documents(_settings(ctx))
+    except RagError as exc:
+        _fail(exc)
     if as_json:
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2, ensure_ascii=False))
         return

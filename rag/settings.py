@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -167,7 +170,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
-    """Load settings, optionally from a given TOML file.
+    """Load settings, optionally from a given TOML file; errors say which value to fix.
 
     Args:
         config: A TOML file whose values sit under the environment variables.
@@ -176,18 +179,33 @@ def load_settings(config: str | Path | None = None, **overrides: object) -> Sett
     Returns:
         The frozen settings object.
 
+    Raises:
+        RagError: The file is missing or not TOML, or a value is invalid.
     """
-    if config is None:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    path = Path(config)
-    if not path.is_file():
-        from .errors import RagError
+    from .errors import RagError
 
+    path = Path(config) if config is not None else Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+    if (config is not None or "RAG_CONFIG" in os.environ) and not path.is_file():
         raise RagError(f"Settings file {path} does not exist. Pass an existing .toml file.")
+    try:
+        with _config_file(path):
+            return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RagError(
+            f"Invalid settings ({problems}). Fix the RAG_* environment variable or {path}."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RagError(f"{path} is not valid TOML ({exc}). Fix the file.") from None
+
+
+@contextmanager
+def _config_file(path: Path) -> Iterator[None]:
+    """Point RAG_CONFIG at ``path`` while settings are read (the TOML source reads it)."""
     old = os.environ.get("RAG_CONFIG")
     os.environ["RAG_CONFIG"] = str(path)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        yield
     finally:
         if old is None:
             os.environ.pop("RAG_CONFIG", None)

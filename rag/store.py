@@ -46,6 +46,10 @@ class VectorStore(Protocol):
         """Return the number of stored chunks."""
         ...
 
+    def clear(self) -> None:
+        """Remove every chunk (for a rebuild)."""
+        ...
+
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:
     return {
@@ -88,12 +92,14 @@ class ChromaStore:
                 )
             else:
                 client = chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
-            self._col = client.get_or_create_collection(
-                settings.collection,
+            self._client = client
+            self._create = dict(
+                name=settings.collection,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
                 metadata={"embedder": embedder_name, "dim": dim},
             )
+            self._col = client.get_or_create_collection(**self._create)
         except Exception as exc:  # chromadb raises many types (ValueError, httpx errors, ...)
             where = (
                 f"the Chroma server at {settings.host}:{settings.port} (start it with "
@@ -163,6 +169,11 @@ class ChromaStore:
     def count(self) -> int:
         """Return the number of stored chunks."""
         return int(self._col.count())
+
+    def clear(self) -> None:
+        """Drop and recreate the collection (new embedder metadata included)."""
+        self._client.delete_collection(self._create["name"])
+        self._col = self._client.get_or_create_collection(**self._create)
 
 
 def make_store(settings: StoreSettings, index_dir: Path, embedder_name: str, dim: int) -> VectorStore:

@@ -72,3 +72,34 @@ def test_toml_settings_file(corpus, tmp_path):
     run("ingest", str(corpus), env_index=index, cwd=tmp_path)
     out = run("ask", "--json", "How long did the meeting last?", env_index=index, cwd=tmp_path)
     assert len(json.loads(out.stdout)["passages"]) == 2
+
+
+def test_rebuild_after_an_embedder_mismatch(corpus, tmp_path):
+    index = tmp_path / "idx"
+    run("ingest", str(corpus), env_index=index, cwd=tmp_path)
+    manifest = index / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"all-MiniLM-L6-v2"', '"old-model"'))
+    refused = run("ingest", str(corpus), env_index=index, cwd=tmp_path)
+    assert refused.returncode == 2 and "--rebuild" in refused.stderr
+    rebuilt = run("ingest", str(corpus), "--rebuild", "--json", env_index=index, cwd=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    report = json.loads(rebuilt.stdout)
+    assert report["chunks_embedded"] > 10 and report["chunks_skipped"] == 0
+    docs = run("docs", env_index=index, cwd=tmp_path)
+    assert "3 documents" in docs.stdout
+
+
+def test_invalid_settings_name_the_value_to_fix(tmp_path):
+    bad_env = subprocess.run(
+        [RAG, "docs"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "RAG_RETRIEVE__TOP_K": "many"},
+    )
+    assert (
+        bad_env.returncode == 2 and "retrieve.top_k" in bad_env.stderr and "Traceback" not in bad_env.stderr
+    )
+    (tmp_path / "rag.toml").write_text("[retrieve\ntop_k = 2\n")
+    bad_toml = run("docs", env_index=tmp_path / "idx", cwd=tmp_path)
+    assert bad_toml.returncode == 2 and "not valid TOML" in bad_toml.stderr

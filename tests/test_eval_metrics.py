@@ -47,3 +47,16 @@ def test_rates_and_percentiles():
 def test_refusal_detection_for_pipelines_without_abstention():
     assert m.looks_like_refusal("The context does not provide information about Kyiv's population.")
     assert not m.looks_like_refusal("Kyiv has 3 million people.")
+
+
+def test_gate_fails_for_missing_thresholds(tmp_path):
+    from rag.evaluate.report import check
+
+    summary = {"tiny": {"contains": 0.5, "false_abstain": 0.2}, "other": {"contains": 0.9}}
+    assert "no thresholds file" in check(summary, tmp_path / "missing.toml")[0]
+    limits = tmp_path / "t.toml"
+    limits.write_text("[tiny]\ncontains = 0.6\nfalse_abstain = 0.1\n")
+    failures = check(summary, limits)
+    assert any("contains = 0.5 below 0.6" in f for f in failures)
+    assert any("false_abstain = 0.2 above" in f for f in failures)
+    assert any(f.startswith("other: no thresholds") for f in failures)

@@ -148,10 +148,14 @@ def write_report(out: Path, title: str, with_html: bool = False) -> dict[str, di
 
 
 def check(summary: dict[str, dict[str, Any]], thresholds: Path) -> list[str]:
-    """Return one line per metric below its threshold (configs without thresholds are not gated)."""
-    limits = tomllib.loads(thresholds.read_text()) if thresholds.exists() else {}
+    """Return one line per metric below its threshold; a config with no thresholds fails too."""
+    if not thresholds.exists():
+        return [f"no thresholds file at {thresholds}: create it with a [config] table of metric floors"]
+    limits = tomllib.loads(thresholds.read_text())
     failures = []
     for name, values in summary.items():
+        if name not in limits:
+            failures.append(f"{name}: no thresholds in {thresholds}; add a [{name}] table or drop --check")
         for metric, floor in limits.get(name, {}).items():
             value = values.get(metric)
             if value is None:

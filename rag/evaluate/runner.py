@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from pydantic import ValidationError
+
 from .. import api
 from ..errors import RagError
 from ..settings import Settings
@@ -55,12 +57,15 @@ def resolve_config(spec: str, base: Settings) -> EvalConfig:
     path = Path(spec)
     if not path.is_file():
         raise RagError(f"'{spec}' is neither a preset ({', '.join(PRESETS)}) nor a settings .toml file.")
-    data = tomllib.loads(path.read_text())
-    meta = data.pop("eval", {})
-    merged = base.model_dump()
-    for key, value in data.items():
-        merged[key] = merged.get(key, {}) | value if isinstance(value, dict) else value
-    return EvalConfig(str(meta.get("name", path.stem)), Settings(**merged), meta.get("pipeline", "rag"))
+    try:
+        data = tomllib.loads(path.read_text())
+        meta = data.pop("eval", {})
+        merged = base.model_dump()
+        for key, value in data.items():
+            merged[key] = merged.get(key, {}) | value if isinstance(value, dict) else value
+        return EvalConfig(str(meta.get("name", path.stem)), Settings(**merged), meta.get("pipeline", "rag"))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise RagError(f"{path} is not a valid settings file: {exc}") from None
 
 
 class Pipeline(Protocol):
