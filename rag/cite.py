@@ -169,14 +169,17 @@ def check_answer(
     return checks, citations, invalid
 
 
+def render_sentence(check: SentenceCheck) -> str:
+    """Return one sentence with its citation markers before its final stop."""
+    marks = "".join(f"[{n}]" for n in check.cited)
+    text = check.text
+    body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, ".")
+    return f"{body} {marks}{end}" if marks else f"{body}{end}"
+
+
 def render(checks: Sequence[SentenceCheck]) -> str:
     """Rebuild the answer text with each sentence's citation markers before its final stop."""
-    out = []
-    for c in checks:
-        marks = "".join(f"[{n}]" for n in c.cited)
-        body, end = (c.text[:-1], c.text[-1]) if c.text[-1:] in ".!?" else (c.text, ".")
-        out.append(f"{body} {marks}{end}" if marks else f"{body}{end}")
-    return " ".join(out)
+    return " ".join(render_sentence(c) for c in checks)
 
 
 def weak_evidence(passages: Sequence[Passage], min_dense: float) -> str:

