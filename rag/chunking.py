@@ -120,6 +120,7 @@ def chunk_document(doc: Document, spans: list[Span]) -> list[Chunk]:
                 title=doc.title,
                 path=doc.path,
                 date=doc.date,
+                file_offset=doc.body_offset,
             )
         )
     return chunks

@@ -97,7 +97,8 @@ def _print_answer(answer: Answer) -> None:
             if c.inferred
             else ""
         )
-        click.echo(f"  [{n}] {ch.title} ({ch.date or 'no date'}), {ch.path} chars {ch.start}-{ch.end}{mark}")
+        start, end = ch.file_span
+        click.echo(f"  [{n}] {ch.title} ({ch.date or 'no date'}), {ch.path} chars {start}-{end}{mark}")
         click.echo(f'      "{c.quote}"')
     t = answer.timings
     click.secho(

@@ -132,7 +132,8 @@ def _card(n: int, p: Passage, cites: Sequence[Citation], turn: int, final: bool)
         f'<div class="src-card {"cited" if cites else "uncited"}" id="{card_id(turn, n)}">'
         f'<div class="src-head"><span class="src-n">[{n}]</span>'
         f"<b>{escape(ch.title or ch.path)}</b>{tag}</div>"
-        f'<div class="src-meta">{escape(ch.date or "no date")} · {escape(ch.path)} chars {ch.start}-{ch.end}'
+        f'<div class="src-meta">{escape(ch.date or "no date")} · {escape(ch.path)} '
+        f"chars {ch.file_span[0]}-{ch.file_span[1]}"
         f" · score {p.score:.3f}{dense}</div>"
         f'<div class="src-text">{highlighted(p, cites)}</div></div>'
     )

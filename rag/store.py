@@ -59,6 +59,7 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "title": chunk.title,
         "path": chunk.path,
         "date": chunk.date or "",
+        "file_offset": chunk.file_offset,
     }
 
 
@@ -73,6 +74,7 @@ def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         title=str(meta.get("title", "")),
         path=str(meta.get("path", "")),
         date=str(meta.get("date") or "") or None,
+        file_offset=int(meta.get("file_offset", 0)),
     )
 
 

@@ -27,7 +27,11 @@ class Document:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A span of a document: ``document.text[start:end] == text``."""
+    """A span of a document: ``document.text[start:end] == text``.
+
+    ``file_offset`` is where the document text starts in its source file (after a date header or
+    front matter), so ``start + file_offset`` is the position a user finds in the file.
+    """
 
     id: str
     doc_id: str
@@ -37,6 +41,12 @@ class Chunk:
     title: str = ""
     path: str = ""
     date: str | None = None
+    file_offset: int = 0
+
+    @property
+    def file_span(self) -> tuple[int, int]:
+        """Return (start, end) as character positions in the source file."""
+        return self.start + self.file_offset, self.end + self.file_offset
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ def passage_dict(p: Passage) -> dict[str, Any]:
         "date": c.date,
         "start": c.start,
         "end": c.end,
+        "file_start": c.file_span[0],
+        "file_end": c.file_span[1],
         "text": c.text,
     }
 
@@ -155,6 +167,8 @@ def citation_dict(c: Citation) -> dict[str, Any]:
         "date": ch.date,
         "start": ch.start,
         "end": ch.end,
+        "file_start": ch.file_span[0],
+        "file_end": ch.file_span[1],
         "text": ch.text,
         "quote": c.quote,
         "quote_start": c.quote_start,

@@ -49,8 +49,8 @@ def test_bundled_hash_mismatch_is_refused(monkeypatch, tmp_path):
         bundled_gguf_path("smollm2-135m", tmp_path)
 
 
-def test_corrupt_joined_model_in_cache_is_rebuilt_or_refused(monkeypatch, tmp_path):
-    """A split model whose cached join is damaged is joined again from the packages."""
+def test_a_bad_join_is_refused_and_never_cached(monkeypatch, tmp_path):
+    """Parts that do not join into the published file are refused, and nothing is left in the cache."""
     real = BUNDLED["smollm2-135m"]
     two = (real.parts[0], real.parts[0])  # a "split" model made of the same file twice: hash differs
     monkeypatch.setitem(BUNDLED, "twice", BundledGGUF("twice", real.sha256, real.install, two))
