@@ -1,6 +1,6 @@
 """Benchmark ingest and ask against the LlamaIndex tutorial pipeline in the same run; prints a table.
 
-    .venv/bin/python bench/bench_pipeline.py [--docs 40] [--model smollm2-135m|qwen2.5-coder-1.5b] [--questions 5]
+    .venv/bin/python bench/bench_pipeline.py [--docs 40] [--model smollm2-135m] [--questions 5]
 
 Corpus: the seed article plus N variants of it (sentences shuffled, numbers changed), written to a
 temporary folder. Both pipelines use the same bundled embedder and chat model.
@@ -47,7 +47,8 @@ def make_corpus(folder: Path, n: int) -> list[Path]:
     for i in range(n):
         shuffled = paragraphs[1:]
         rng.shuffle(shuffled)
-        body = "\n\n".join(re.sub(r"\d+", lambda m: str(int(m.group()) + i + 1), p) for p in shuffled)
+        shift = i + 1
+        body = "\n\n".join(re.sub(r"\d+", lambda m, k=shift: str(int(m.group()) + k), p) for p in shuffled)
         path = folder / f"variant_{i:03d}.txt"
         path.write_text(f"date 2025-07-{1 + i % 28:02d}\n{body}")
         files.append(path)
@@ -81,16 +82,32 @@ def main() -> None:
     files[1].write_text(files[1].read_text().replace("NATO", "The alliance", 1))
     changed, t_changed = timed(lambda: ingest(files, settings, show_bar=False))
     li, t_li = timed(
-        lambda: LlamaIndexBaseline(files, tmp / "li", _embedder(settings.embed), _model(settings.model),
-                                   settings.model.n_ctx, settings.model.max_tokens)
+        lambda: LlamaIndexBaseline(
+            files,
+            tmp / "li",
+            _embedder(settings.embed),
+            _model(settings.model),
+            settings.model.n_ctx,
+            settings.model.max_tokens,
+        )
     )
     n_li = len(li._index.docstore.docs)
     rows += [
-        ("ingest, first (s)", f"{t_first:.1f} ({first.chunks_embedded} chunks)", f"{t_li:.1f} ({n_li} chunks)"),
-        ("ingest, unchanged again (s)", f"{t_again:.2f} ({again.chunks_embedded} embedded)",
-         f"{t_li:.1f} (no incremental mode: all re-embedded)"),
-        ("ingest, one file edited (s)", f"{t_changed:.2f} ({changed.chunks_embedded} embedded)",
-         f"{t_li:.1f} (all re-embedded)"),
+        (
+            "ingest, first (s)",
+            f"{t_first:.1f} ({first.chunks_embedded} chunks)",
+            f"{t_li:.1f} ({n_li} chunks)",
+        ),
+        (
+            "ingest, unchanged again (s)",
+            f"{t_again:.2f} ({again.chunks_embedded} embedded)",
+            f"{t_li:.1f} (no incremental mode: all re-embedded)",
+        ),
+        (
+            "ingest, one file edited (s)",
+            f"{t_changed:.2f} ({changed.chunks_embedded} embedded)",
+            f"{t_li:.1f} (all re-embedded)",
+        ),
     ]
 
     ours = [ask(q, settings) for q in QUESTIONS[: args.questions]]
@@ -99,13 +116,27 @@ def main() -> None:
     def med(answers, key):  # type: ignore[no-untyped-def]
         return statistics.median(getattr(a.timings, key) for a in answers)
 
-    for key, label in (("retrieve", "retrieve p50 (s)"), ("first_token", "first token p50 (s)"),
-                       ("total", "answer total p50 (s)"), ("prompt_tokens", "prompt tokens p50")):
+    for key, label in (
+        ("retrieve", "retrieve p50 (s)"),
+        ("first_token", "first token p50 (s)"),
+        ("total", "answer total p50 (s)"),
+        ("prompt_tokens", "prompt tokens p50"),
+    ):
         rows.append((label, f"{med(ours, key):.2f}", f"{med(base, key):.2f}"))
-    rows.append(("answers with checked citations", f"{sum(bool(a.citations) for a in ours)}/{len(ours)}",
-                 f"0/{len(base)}"))
-    rows.append(("peak RSS of this process (MB)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}",
-                 "(same process)"))
+    rows.append(
+        (
+            "answers with checked citations",
+            f"{sum(bool(a.citations) for a in ours)}/{len(ours)}",
+            f"0/{len(base)}",
+        )
+    )
+    rows.append(
+        (
+            "peak RSS of this process (MB)",
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}",
+            "(same process)",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     print(f"\n{len(files)} documents, model {args.model}, {args.threads} thread(s)\n")
     print(f"| {'measure'.ljust(width)} | rag | LlamaIndex tutorial |\n|{'-' * (width + 2)}|---|---|")
