@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from rag import ask, ingest
-from rag.api import _embedder, _model
+from rag.api import embedder_for, model_for
 from rag.evaluate.baseline import LlamaIndexBaseline
 from rag.settings import ModelSettings, Settings
 
@@ -74,7 +74,7 @@ def main() -> None:
     settings = Settings(
         index_dir=tmp / "index", model=ModelSettings(bundled=args.model, threads=args.threads)
     )
-    _embedder(settings.embed), _model(settings.model)  # load once, outside the timings
+    embedder_for(settings.embed), model_for(settings.model)  # load once, outside the timings
     rows: list[tuple[str, str, str]] = []
 
     first, t_first = timed(lambda: ingest(files, settings, show_bar=False))
@@ -85,8 +85,8 @@ def main() -> None:
         lambda: LlamaIndexBaseline(
             files,
             tmp / "li",
-            _embedder(settings.embed),
-            _model(settings.model),
+            embedder_for(settings.embed),
+            model_for(settings.model),
             settings.model.n_ctx,
             settings.model.max_tokens,
         )

@@ -34,12 +34,14 @@ History = Sequence[tuple[str, str]]
 
 
 @lru_cache(maxsize=2)
-def _embedder(settings: EmbedSettings) -> Embedder:
+def embedder_for(settings: EmbedSettings) -> Embedder:
+    """Return the embedder for these settings, loaded once per process."""
     return make_embedder(settings)
 
 
 @lru_cache(maxsize=2)
-def _model(settings: ModelSettings) -> ChatModel:
+def model_for(settings: ModelSettings) -> ChatModel:
+    """Return the chat model for these settings, loaded once per process."""
     return make_model(settings)
 
 
@@ -52,8 +54,9 @@ def _resolve(settings: Settings | None) -> Settings:
     return settings if settings is not None else load_settings()
 
 
-def _open_store(settings: Settings) -> tuple[Embedder, VectorStore]:
-    embedder = _embedder(settings.embed)
+def open_store(settings: Settings) -> tuple[Embedder, VectorStore]:
+    """Return the embedder and the vector store of the settings' index (both cached)."""
+    embedder = embedder_for(settings.embed)
     store = _store(settings.store, settings.index_dir.resolve(), embedder.name, embedder.dim)
     return embedder, store
 
@@ -77,7 +80,7 @@ def ingest(
         rebuild: Empty the index first (e.g. after changing the embedder) and embed everything.
     """
     s = _resolve(settings)
-    embedder, store = _open_store(s)
+    embedder, store = open_store(s)
     if rebuild:
         with index_lock(s.index_dir):
             store.clear()
@@ -100,7 +103,7 @@ def remove_document(doc_id: str, settings: Settings | None = None) -> int:
         entry = manifest.documents.pop(doc_id, None)
         if entry is None:
             return 0
-        _, store = _open_store(s)
+        _, store = open_store(s)
         store.delete(list(entry.chunks))
         BM25Index.build(store.all_chunks()).save(s.index_dir)
         manifest.save(s.index_dir)
@@ -121,9 +124,10 @@ def check_question(question: str, settings: Settings) -> str:
     return q
 
 
-def _retriever(s: Settings) -> Retriever:
+def retriever_for(s: Settings) -> Retriever:
+    """Return a retriever over the index, refusing a missing index or another embedder's."""
     manifest = require_manifest(s.index_dir)
-    embedder, store = _open_store(s)
+    embedder, store = open_store(s)
     manifest.check_embedder(embedder.name, embedder.dim, s.index_dir)
     return Retriever(embedder, store, BM25Index.load(s.index_dir), s.retrieve)
 
@@ -133,7 +137,7 @@ def condense(question: str, history: History, settings: Settings | None = None) 
     if not history:
         return question
     s = _resolve(settings)
-    text = "".join(d.text for d in _model(s.model).stream(condense_messages(history, question)))
+    text = "".join(d.text for d in model_for(s.model).stream(condense_messages(history, question)))
     line = next((x.strip() for x in text.splitlines() if x.strip()), "")
     return line if 0 < len(line) <= s.answer.max_question_chars else question
 
@@ -155,7 +159,7 @@ def ask_stream(
     s = _resolve(settings)
     q = check_question(question, s)
     clock = StageClock()
-    retriever = clock.load(lambda: _retriever(s))  # embedder and store are cached after first use
+    retriever = clock.load(lambda: retriever_for(s))  # embedder and store are cached after first use
     standalone = condense(q, history, s)
     passages = tuple(retriever.retrieve(standalone))
     clock.lap("retrieve")
@@ -163,7 +167,7 @@ def ask_stream(
     weak = weak_evidence(passages, s.answer.min_dense_score)
     draft, counts = "", (0, 0)
     if not weak:
-        model = clock.load(lambda: _model(s.model))  # loaded once, after the passages are shown
+        model = clock.load(lambda: model_for(s.model))  # loaded once, after the passages are shown
         messages = build_messages(standalone, passages)
         clock.lap("prompt")
         for delta in model.stream(messages):

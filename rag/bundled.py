@@ -124,7 +124,7 @@ def bundled_gguf_path(name: str, cache_dir: str | Path) -> Path:
     target = cache / model.filename
     if target.exists() and _verified(target, model.sha256):
         return target
-    tmp = target.with_suffix(".part")
+    tmp = target.with_suffix(f".{os.getpid()}.part")  # two processes may join at once
     with tmp.open("wb") as out:
         for part in parts:
             out.write(part.read_bytes())

@@ -13,6 +13,11 @@ from .types import Citation, Passage, SentenceCheck
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A stop after these is not the end of a sentence: "U.S.", "J.", "Mr.", "Jan.", "e.g.".
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Prof|St|Gen|Sen|Rep|Gov|Jan|Feb|Mar|Apr|Jun|Jul|Aug|"
+    r"Sep|Sept|Oct|Nov|Dec|No|vs|etc|approx|e\.g|i\.e)\.)$"
+)
 # A number, not part of a name such as G7 (a letter before it); units glued after it (5bn, 10km) are
 # fine: "$9bn" against a passage saying "$5bn" must compare 9 with 5.
 _NUMBER = re.compile(r"(?<![A-Za-z\d])\d+(?:[.,]\d+)*")
@@ -52,10 +57,25 @@ class Draft:
     cited: tuple[int, ...]
 
 
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return (start, end) of each sentence, not splitting after abbreviations such as "U.S."."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for brk in [*_SENTENCE_END.finditer(text), None]:
+        end = brk.start() if brk else len(text)
+        if spans and _ABBREVIATION.search(text[spans[-1][0] : spans[-1][1]]):
+            spans[-1] = (spans[-1][0], end)
+        elif end > start:
+            spans.append((start, end))
+        start = brk.end() if brk else end
+    return spans
+
+
 def split_sentences(answer: str) -> list[Draft]:
     """Split a reply into sentences, attaching each [n] marker to the sentence before it."""
     drafts: list[Draft] = []
-    for piece in _SENTENCE_END.split(answer.strip()):
+    answer = answer.strip()
+    for piece in (answer[a:b] for a, b in sentence_spans(answer)):
         lead = re.match(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+", piece)
         if lead and drafts:
             moved = tuple(int(n) for g in _MARKER.findall(lead.group()) for n in g.split(","))
@@ -70,9 +90,15 @@ def split_sentences(answer: str) -> list[Draft]:
 
 def numbers(text: str) -> set[str]:
     """Numbers in ``text`` as digit strings, with number words ("five", "fourth") converted."""
-    found = {n.replace(",", "").lstrip("0") or "0" for n in _NUMBER.findall(text)}
+    found = {_canonical(n) for n in _NUMBER.findall(text)}
     found |= {str(_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _WORDS}
     return found
+
+
+def _canonical(number: str) -> str:
+    """'1,200' -> '1200', '06' -> '6', '5.0' -> '5'."""
+    n = number.replace(",", "").lstrip("0") or "0"
+    return n.rstrip("0").rstrip(".") if "." in n else n
 
 
 def support(sentence: str, passage_text: str, min_overlap: float) -> tuple[bool, str]:
@@ -109,13 +135,11 @@ def evidence(passage: Passage) -> str:
 def best_quote(sentence: str, passage: Passage) -> tuple[str, int, int]:
     """Return the passage sentence sharing most terms with ``sentence``, with document offsets."""
     chunk, want = passage.chunk, set(terms(sentence))
-    best, best_score, pos = (0, len(chunk.text)), -1, 0
-    for piece in _SENTENCE_END.split(chunk.text):
-        start = chunk.text.find(piece, pos)
-        pos = start + len(piece)
-        score = len(want & set(terms(piece)))
+    best, best_score = (0, len(chunk.text)), -1
+    for start, end in sentence_spans(chunk.text):
+        score = len(want & set(terms(chunk.text[start:end])))
         if score > best_score:
-            best, best_score = (start, pos), score
+            best, best_score = (start, end), score
     return chunk.text[best[0] : best[1]], chunk.start + best[0], chunk.start + best[1]
 
 

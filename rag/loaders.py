@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import io
 import re
 import zipfile
 from collections.abc import Callable
@@ -53,6 +55,8 @@ def display_path(path: Path) -> str:
 
 def decode_text(data: bytes) -> tuple[str, str | None]:
     """Decode bytes as UTF-8, falling back to cp1252 with a warning; refuse binary data."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), None
     head = data[:8192]
     if b"\x00" in head:
         raise LoadError("looks binary (contains NUL bytes); convert it to text first")
@@ -115,12 +119,14 @@ def _html(data: bytes) -> Parsed:
     )
 
 
-def _pdf(path: Path) -> Parsed:
+def _pdf(data: bytes) -> Parsed:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise LoadError("password-protected PDF; save a copy without the password first")
         pages = [page.extract_text() or "" for page in reader.pages]
         info = reader.metadata
     except (PdfReadError, ValueError, KeyError, OSError) as exc:
@@ -130,12 +136,12 @@ def _pdf(path: Path) -> Parsed:
     return Parsed("\n\n".join(p.strip() for p in pages if p.strip()), title, date)
 
 
-def _docx(path: Path) -> Parsed:
+def _docx(data: bytes) -> Parsed:
     import docx2txt
 
     try:
-        text = docx2txt.process(str(path))
-        with zipfile.ZipFile(path) as z:
+        text = docx2txt.process(io.BytesIO(data))
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
             core = z.read("docProps/core.xml").decode() if "docProps/core.xml" in z.namelist() else ""
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise LoadError(f"corrupt or unreadable .docx ({exc})") from None
@@ -166,21 +172,23 @@ def fallback_title(text: str, path: Path) -> str:
     return short + "…"
 
 
-_BYTES_PARSERS: dict[str, Callable[[bytes], Parsed]] = {
+# Every parser reads the bytes that were hashed, so the index never holds text the hash does not cover.
+_PARSERS: dict[str, Callable[[bytes], Parsed]] = {
     ".txt": _plain,
     ".md": _markdown,
     ".markdown": _markdown,
     ".html": _html,
     ".htm": _html,
+    ".pdf": _pdf,
+    ".docx": _docx,
 }
-_PATH_PARSERS: dict[str, Callable[[Path], Parsed]] = {".pdf": _pdf, ".docx": _docx}
 
 
 def load_document(path: Path, data: bytes) -> tuple[Document, str | None]:
     """Parse one file's bytes into a Document.
 
     Args:
-        path: The file (its suffix picks the parser; PDF and .docx are read from it).
+        path: The file (its suffix picks the parser).
         data: The file's bytes (hashed for incremental ingest).
 
     Returns:
@@ -193,12 +201,9 @@ def load_document(path: Path, data: bytes) -> tuple[Document, str | None]:
     suffix = path.suffix.lower()
     if not data.strip():
         raise LoadError("empty file")
-    if suffix in _BYTES_PARSERS:
-        parsed = _BYTES_PARSERS[suffix](data)
-    elif suffix in _PATH_PARSERS:
-        parsed = _PATH_PARSERS[suffix](path)
-    else:
+    if suffix not in _PARSERS:
         raise LoadError(f"unsupported type '{suffix}'; supported: {', '.join(SUFFIXES)}")
+    parsed = _PARSERS[suffix](data)
     if not parsed.text.strip():
         raise LoadError("no text found (a scanned PDF needs OCR first)")
     doc = Document(

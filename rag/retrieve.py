@@ -37,12 +37,13 @@ class Retriever:
         """Return the top passages for ``question``, best first, with dense and BM25 scores."""
         cfg = self.settings
         k = top_k or cfg.top_k
-        dense = self.store.query(self.embedder.embed([question])[0], cfg.candidates)
+        candidates = max(cfg.candidates, k)  # fewer candidates than top_k would shrink the answer
+        dense = self.store.query(self.embedder.embed([question])[0], candidates)
         dense_score = {c.id: s for c, s in dense}
         chunks: dict[str, Chunk] = {c.id: c for c, _ in dense}
         if not cfg.hybrid:
             return [Passage(c, s, rank, "dense", dense_score=s) for rank, (c, s) in enumerate(dense[:k], 1)]
-        lexical = self.bm25.query(question, cfg.candidates)
+        lexical = self.bm25.query(question, candidates)
         lexical_score = dict(lexical)
         fused = rrf([[c.id for c, _ in dense], [i for i, _ in lexical]], cfg.rrf_k)[:k]
         missing = [i for i, _ in fused if i not in chunks]

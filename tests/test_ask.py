@@ -95,10 +95,10 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
 
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
-    from rag.api import _embedder, answer_relevance
+    from rag.api import answer_relevance, embedder_for
     from rag.types import SentenceCheck
 
-    embedder = _embedder(seed_index.embed)
+    embedder = embedder_for(seed_index.embed)
     on = [SentenceCheck("The meeting lasted 50 minutes.", (1,), True)]
     off = [SentenceCheck("Two people were killed in a Russian attack on the city of Samara.", (1,), True)]
     question = "How long did the meeting between Zelenskyy and Trump last?"

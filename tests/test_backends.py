@@ -159,10 +159,12 @@ def test_context_overflow_says_the_fix_and_the_process_survives(seed_index):
 
 
 def test_stopping_a_stream_early_is_safe(seed_index):
-    from rag.api import _model
+    from rag.api import model_for
 
-    stream = _model(seed_index.model).stream([{"role": "user", "content": "Count from 1 to 50."}])
+    stream = model_for(seed_index.model).stream([{"role": "user", "content": "Count from 1 to 50."}])
     assert next(stream).text
     stream.close()  # the worker thread is drained and joined, not abandoned
-    again = "".join(d.text for d in _model(seed_index.model).stream([{"role": "user", "content": "Say hi."}]))
+    again = "".join(
+        d.text for d in model_for(seed_index.model).stream([{"role": "user", "content": "Say hi."}])
+    )
     assert again

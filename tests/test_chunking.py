@@ -1,7 +1,7 @@
 import pytest
 from conftest import SEED
 
-from rag.api import _embedder
+from rag.api import embedder_for
 from rag.chunking import chunk_document, chunk_spans, paragraph_spans
 from rag.loaders import load_document
 from rag.settings import EmbedSettings
@@ -9,7 +9,7 @@ from rag.settings import EmbedSettings
 
 @pytest.fixture(scope="module")
 def embedder():
-    return _embedder(EmbedSettings())
+    return embedder_for(EmbedSettings())
 
 
 def test_paragraph_spans_are_trimmed_and_exact():

@@ -100,3 +100,16 @@ def test_abstain_on_weak_evidence_no_support_or_off_question_answers():
     strict = cfg.model_copy(update={"min_supported_share": 0.75})
     assert "1 of 2" in abstain_reason(good + bad, PASSAGES, strict, relevance=0.8)
     assert "do not address the question" in abstain_reason(good, PASSAGES, cfg, relevance=0.3)
+
+
+def test_abbreviations_do_not_end_sentences():
+    drafts = split_sentences("The U.S. struck Iran's sites [1]. Mr. Rutte spoke on Jan. 5 [2]. Done.")
+    assert [(d.text, d.cited) for d in drafts] == [
+        ("The U.S. struck Iran's sites.", (1,)),
+        ("Mr. Rutte spoke on Jan. 5.", (2,)),
+        ("Done.", ()),
+    ]
+
+
+def test_number_forms_compare_equal():
+    assert numbers("5.0 percent, 1,200 people, day 06") == {"5", "1200", "6"}

@@ -135,3 +135,10 @@ def test_config_files_and_presets(tmp_path):
     assert resolve_config("top6", base).settings.retrieve.top_k == 6
     with pytest.raises(RagError, match="neither a preset"):
         resolve_config("nope", base)
+
+
+def test_empty_question_file_is_an_error(tmp_path):
+    empty = tmp_path / "q.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(RagError, match="no questions"):
+        load_questions(empty)

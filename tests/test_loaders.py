@@ -89,3 +89,23 @@ def test_bad_files_raise_clear_errors(tmp_path, name, data, reason):
     p.write_bytes(data)
     with pytest.raises(LoadError, match=reason):
         load(p)
+
+
+def test_utf16_text_with_bom_is_read(tmp_path):
+    p = tmp_path / "notes.txt"
+    p.write_bytes("Ferry tickets cost 12 euros.".encode("utf-16"))
+    doc, warning = load(p)
+    assert "12 euros" in doc.text and warning is None
+
+
+def test_password_protected_pdf_says_so(tmp_path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.encrypt("secret", algorithm="RC4-128")
+    p = tmp_path / "locked.pdf"
+    with p.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(LoadError, match="password"):
+        load(p)

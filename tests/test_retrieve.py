@@ -1,6 +1,6 @@
 from conftest import NATO
 
-from rag.api import _retriever
+from rag.api import retriever_for
 from rag.retrieve import rrf
 
 
@@ -11,7 +11,7 @@ def test_rrf_orders_by_summed_reciprocal_rank():
 
 
 def test_hybrid_puts_the_answer_passage_first(seed_index):
-    passages = _retriever(seed_index).retrieve(NATO)
+    passages = retriever_for(seed_index).retrieve(NATO)
     assert "five percent of gross domestic product" in passages[0].chunk.text
     assert passages[0].source == "fused"
     assert passages[0].dense_score is not None and passages[0].lexical_score is not None
@@ -23,7 +23,7 @@ def test_dense_only_and_other_documents(seed_index):
     dense = seed_index.model_copy(
         update={"retrieve": seed_index.retrieve.model_copy(update={"hybrid": False})}
     )
-    passages = _retriever(dense).retrieve("Who planted the Bramley apple trees?")
+    passages = retriever_for(dense).retrieve("Who planted the Bramley apple trees?")
     assert passages[0].source == "dense"
     assert "Ada Lovell" in passages[0].chunk.text
     assert passages[0].chunk.title == "Orchard notes" and passages[0].chunk.date == "2024-04-02"
@@ -45,3 +45,10 @@ def test_bm25_versions_switch_atomically(tmp_path):
     assert len(list(tmp_path.glob("bm25.*/"))) == 1, "old versions are removed"
     assert first.query("ferry", 5)[0][0] == "c1", "a reader keeps the version it loaded"
     assert BM25Index.load(tmp_path / "none").ids == []
+
+
+def test_top_k_above_candidates_still_returns_top_k(seed_index):
+    s = seed_index.model_copy(
+        update={"retrieve": seed_index.retrieve.model_copy(update={"top_k": 6, "candidates": 2})}
+    )
+    assert len(retriever_for(s).retrieve("Who is Mark Rutte?")) == 6

@@ -41,10 +41,10 @@ def build_pipeline(config: EvalConfig, corpus: Corpus, cache_root: Path) -> Pipe
         from .baseline import LlamaIndexBaseline
 
         s = config.settings
-        embedder = api._embedder(s.embed)
+        embedder = api.embedder_for(s.embed)
         folder = base / f"llamaindex-{_index_key(s)}"
         return LlamaIndexBaseline(
-            list(corpus.files), folder, embedder, api._model(s.model), s.model.n_ctx, s.model.max_tokens
+            list(corpus.files), folder, embedder, api.model_for(s.model), s.model.n_ctx, s.model.max_tokens
         )
     settings = config.settings.model_copy(update={"index_dir": base / f"index-{_index_key(config.settings)}"})
     return RagPipeline(settings, corpus)

@@ -58,6 +58,8 @@ def load_questions(path: Path) -> list[GoldItem]:
                 kind=str(r.get("kind", "")),
             )
         )
+    if not items:
+        raise RagError(f"{path} holds no questions. Add one JSON object per line.")
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
         raise RagError(f"{path} repeats question ids; each id must be unique.")

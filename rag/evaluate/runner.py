@@ -94,7 +94,7 @@ class RagPipeline:
 
     def ranking(self, question: str, k: int = 10) -> list[Passage]:
         """Return the fused top-k passages."""
-        return api._retriever(self.settings).retrieve(question, top_k=k)
+        return api.retriever_for(self.settings).retrieve(question, top_k=k)
 
 
 def relevant(passage: Passage, item: GoldItem, corpus: Corpus) -> bool:
