@@ -161,7 +161,10 @@ def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> N
     warning = exposure_warning(host or settings.ui.host, share)
     if warning:
         click.secho(warning, fg="yellow", err=True)
-    demo, url = launch(settings, host, port, share)
+    try:
+        demo, url = launch(settings, host, port, share)
+    except OSError as exc:
+        _fail(RagError(f"Cannot start the UI: {exc}. Choose another port with --port or RAG_UI__PORT."))
     click.echo(f"rag UI: open {url} in your browser (Ctrl-C stops it).")
     try:
         demo.block_thread()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .errors import StoreError
 from .settings import StoreSettings
 from .types import Chunk
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+T = TypeVar("T")
 _MAX_BATCH = 5000  # Chroma 1.5 refuses batches above 5,461 records
 
 
@@ -78,6 +80,23 @@ def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     )
 
 
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn Chroma's own exceptions (server gone, disk full, ...) into a StoreError with the fix."""
+
+    @functools.wraps(method)
+    def call(self: ChromaStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(
+                f"The vector store failed during {method.__name__}: {type(exc).__name__}: {exc}. {self.fix}"
+            ) from exc
+
+    return call
+
+
 class ChromaStore:
     """Chroma collection with our own embeddings (its default embedder would download a model)."""
 
@@ -87,6 +106,13 @@ class ChromaStore:
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        self.fix = (
+            f"Check that the Chroma server at {settings.host}:{settings.port} is running "
+            f"(`chroma run --path DIR --port {settings.port}`)."
+            if settings.backend == "server"
+            else f"Check the folder {index_dir / 'chroma'} (disk space, permissions), or rebuild: "
+            "rag ingest --rebuild PATH..."
+        )
         try:
             if settings.backend == "server":
                 client: Any = chromadb.HttpClient(
@@ -111,6 +137,7 @@ class ChromaStore:
             )
             raise StoreError(f"Cannot open the vector store at {where}: {exc}") from exc
 
+    @_guarded
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         """Insert or replace chunks with their vectors, in batches Chroma accepts."""
         for i in range(0, len(chunks), _MAX_BATCH):
@@ -122,17 +149,20 @@ class ChromaStore:
                 metadatas=[_metadata(c) for c in part],
             )
 
+    @_guarded
     def update_spans(self, chunks: Sequence[Chunk]) -> None:
         """Update metadata only; the text (and so the vector) is unchanged."""
         for i in range(0, len(chunks), _MAX_BATCH):
             part = chunks[i : i + _MAX_BATCH]
             self._col.update(ids=[c.id for c in part], metadatas=[_metadata(c) for c in part])
 
+    @_guarded
     def delete(self, ids: Sequence[str]) -> None:
         """Remove chunks by id."""
         for i in range(0, len(ids), _MAX_BATCH):
             self._col.delete(ids=list(ids[i : i + _MAX_BATCH]))
 
+    @_guarded
     def query(self, vector: Sequence[float], n: int) -> list[tuple[Chunk, float]]:
         """Return up to ``n`` chunks with cosine similarity, best first."""
         if n <= 0 or self.count() == 0:
@@ -149,6 +179,7 @@ class ChromaStore:
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
         ]
 
+    @_guarded
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         """Return the stored chunks with these ids, in the given order (unknown ids are left out)."""
         if not ids:
@@ -158,6 +189,7 @@ class ChromaStore:
         found = {i: _chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True)}
         return [found[i] for i in ids if i in found]
 
+    @_guarded
     def all_chunks(self) -> list[Chunk]:
         """Return every stored chunk, paging through the collection."""
         out: list[Chunk] = []
@@ -168,10 +200,12 @@ class ChromaStore:
             out.extend(_chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
         return out
 
+    @_guarded
     def count(self) -> int:
         """Return the number of stored chunks."""
         return int(self._col.count())
 
+    @_guarded
     def clear(self) -> None:
         """Drop and recreate the collection (new embedder metadata included)."""
         self._client.delete_collection(self._create["name"])

@@ -117,7 +117,10 @@ def build_app(settings: Settings) -> gr.Blocks:
             yield message, [*chat, {"role": "assistant", "content": reply}], turns, ""
 
     def refresh() -> tuple[Any, ...]:
-        infos = api.list_documents(settings)
+        try:
+            infos = api.list_documents(settings)
+        except RagError:
+            infos = []  # the status line below carries the error and its fix
         choices = [(f"{i.title or i.path} ({i.path})", i.doc_id) for i in infos]
         return docs_rows(infos), gr.update(choices=choices, value=None), status_line(settings)
 

@@ -134,6 +134,10 @@ def test_chroma_server_backend(tmp_path, corpus):
         assert ingest([corpus], s, show_bar=False).chunks_embedded == 0
         answer = ask("How long did the meeting between Zelenskyy and Trump last?", s)
         assert "50 minutes" in answer.passages[0].chunk.text
+        proc.terminate()
+        proc.wait(10)
+        with pytest.raises(StoreError, match="chroma run"):
+            ask("How long did the meeting between Zelenskyy and Trump last?", s)
     finally:
         proc.terminate()
         proc.wait(10)

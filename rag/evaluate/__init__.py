@@ -46,7 +46,10 @@ def build_pipeline(config: EvalConfig, corpus: Corpus, cache_root: Path) -> Pipe
         return LlamaIndexBaseline(
             list(corpus.files), folder, embedder, api.model_for(s.model), s.model.n_ctx, s.model.max_tokens
         )
-    settings = config.settings.model_copy(update={"index_dir": base / f"index-{_index_key(config.settings)}"})
+    key = _index_key(config.settings)
+    # A Chroma server holds every index in one place: give each corpus/index its own collection.
+    store = config.settings.store.model_copy(update={"collection": f"eval-{corpus.key}-{key}"})
+    settings = config.settings.model_copy(update={"index_dir": base / f"index-{key}", "store": store})
     return RagPipeline(settings, corpus)
 
 
