@@ -136,15 +136,9 @@ class Answer:
         }
 
 
-def passage_dict(p: Passage) -> dict[str, Any]:
-    """Flatten a passage for JSON output."""
-    c = p.chunk
+def _source_dict(c: Chunk) -> dict[str, Any]:
+    """Where a chunk comes from, for JSON output: document, title, date, spans and text."""
     return {
-        "id": c.id,
-        "rank": p.rank,
-        "score": p.score,
-        "dense_score": p.dense_score,
-        "lexical_score": p.lexical_score,
         "doc": c.path,
         "title": c.title,
         "date": c.date,
@@ -156,20 +150,23 @@ def passage_dict(p: Passage) -> dict[str, Any]:
     }
 
 
+def passage_dict(p: Passage) -> dict[str, Any]:
+    """Flatten a passage for JSON output."""
+    scores = {
+        "rank": p.rank,
+        "score": p.score,
+        "dense_score": p.dense_score,
+        "lexical_score": p.lexical_score,
+    }
+    return {"id": p.chunk.id, **scores, **_source_dict(p.chunk)}
+
+
 def citation_dict(c: Citation) -> dict[str, Any]:
     """Flatten a citation for JSON output."""
-    ch = c.passage.chunk
     return {
         "n": c.n,
-        "passage_id": ch.id,
-        "doc": ch.path,
-        "title": ch.title,
-        "date": ch.date,
-        "start": ch.start,
-        "end": ch.end,
-        "file_start": ch.file_span[0],
-        "file_end": ch.file_span[1],
-        "text": ch.text,
+        "passage_id": c.passage.chunk.id,
+        **_source_dict(c.passage.chunk),
         "quote": c.quote,
         "quote_start": c.quote_start,
         "quote_end": c.quote_end,
