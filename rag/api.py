@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -139,6 +140,7 @@ def condense(question: str, history: History, settings: Settings | None = None) 
     s = _resolve(settings)
     text = "".join(d.text for d in model_for(s.model).stream(condense_messages(history, question)))
     line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    line = re.sub(r"^(?:Q|Question|Rewritten question)\s*:\s*", "", line, flags=re.I)  # echoed prompt format
     return line if 0 < len(line) <= s.answer.max_question_chars else question
 
 
@@ -192,6 +194,7 @@ def ask_stream(
             timings=clock.timings(*counts),
             sentences=tuple(checks),
             draft=draft,
+            rewritten=standalone if standalone != q else "",
             abstain_reason=reason,
             invalid_citations=tuple(invalid),
         )

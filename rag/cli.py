@@ -82,6 +82,7 @@ def _print_answer(answer: Answer) -> None:
         for n, p in enumerate(answer.passages[:3], 1):
             click.echo(f"  [{n}] {p.chunk.path} {p.chunk.date or ''}: {p.chunk.text[:160]}…")
         return
+    click.secho("Checked answer: ", nl=False, dim=True)
     click.secho(answer.text, bold=True)
     for s in answer.sentences:
         if not s.supported and s.reason != "no claim":
@@ -121,7 +122,7 @@ def ask(ctx: click.Context, question: str, as_json: bool) -> None:
                 if isinstance(event, Done):
                     click.echo(json.dumps(event.answer.to_dict(), indent=2, ensure_ascii=False))
             elif isinstance(event, Retrieved):
-                click.secho(f"Found {len(event.passages)} passages; answering…", dim=True, err=True)
+                click.secho(f"Found {len(event.passages)} passages. Draft: ", nl=False, dim=True, err=True)
             elif isinstance(event, Token):
                 click.secho(event.text, nl=False, dim=True, err=True)
             elif isinstance(event, Done):

@@ -70,12 +70,13 @@ def safe_text(text: str) -> str:
 
 def answer_html(answer: Answer, turn: int) -> str:
     """Render the final answer: linked markers, unsupported sentences marked, abstention said plainly."""
+    searched = f"<small>Searched for: {safe_text(answer.rewritten)}</small><br>" if answer.rewritten else ""
     if answer.abstained:
         return (
-            f"**{NOT_FOUND}** {escape(answer.text)}\n\n"
+            f"{searched}**{NOT_FOUND}** {escape(answer.text)}\n\n"
             f"<small>Why: {escape(answer.abstain_reason)}. The closest passages are under Sources.</small>"
         )
-    out = []
+    out = [searched] if searched else []
     for s in answer.sentences:
         sentence = link_markers(render_sentence(s), turn)
         if not s.supported and s.reason != "no claim":

@@ -117,6 +117,7 @@ class Answer:
     timings: Timings
     sentences: tuple[SentenceCheck, ...] = ()
     draft: str = ""
+    rewritten: str = ""  # the self-contained question searched for, when a follow-up was rewritten
     abstain_reason: str = ""
     invalid_citations: tuple[int, ...] = ()
 
@@ -124,6 +125,7 @@ class Answer:
         """Return the JSON shape printed by ``rag ask --json``."""
         return {
             "question": self.question,
+            "rewritten": self.rewritten,
             "answer": self.text,
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,

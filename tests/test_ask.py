@@ -108,3 +108,16 @@ def test_answer_relevance_uses_the_real_embedder(seed_index):
         < 0.45
     )
     assert answer_relevance(embedder, question, [SentenceCheck("x", (), False)]) == 0.0
+
+
+def test_follow_up_is_rewritten_before_retrieval(seed_index):
+    from rag.api import condense
+
+    history = [("How many people were killed in Dnipro?", "17 people were killed in Dnipro [1].")]
+    follow_up = "And how many were injured there?"
+    rewritten = condense(follow_up, history, seed_index)
+    assert rewritten and not rewritten.lower().startswith("q:")
+    answer = ask(follow_up, seed_index, history=history)
+    assert answer.question == follow_up
+    assert answer.rewritten == (rewritten if rewritten != follow_up else "")
+    assert ask(follow_up, seed_index).rewritten == "", "no history, no rewriting"
