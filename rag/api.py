@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -12,8 +11,8 @@ from .cite import ABSTAIN_TEXT, abstain_reason, check_answer, render, weak_evide
 from .clock import StageClock
 from .embed import Embedder, make_embedder
 from .errors import QuestionError
-from .indexing import Progress, index_lock, run_ingest
-from .lexical import POINTER, BM25Index
+from .indexing import Progress, remove_from_index, reset_index, run_ingest
+from .lexical import BM25Index
 from .manifest import Manifest, require_manifest
 from .models import ChatModel, make_model
 from .prompt import build_messages, condense_messages
@@ -83,10 +82,7 @@ def ingest(
     s = _resolve(settings)
     embedder, store = open_store(s)
     if rebuild:
-        with index_lock(s.index_dir):
-            store.clear()
-            for stale in [s.index_dir / "manifest.json", s.index_dir / POINTER, *s.index_dir.glob("bm25.*/")]:
-                shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
+        reset_index(s.index_dir, store)
     return run_ingest([Path(p) for p in paths], s, embedder, store, prune, progress, show_bar)
 
 
@@ -99,16 +95,8 @@ def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
 def remove_document(doc_id: str, settings: Settings | None = None) -> int:
     """Remove one document's chunks from the index; return how many were removed."""
     s = _resolve(settings)
-    with index_lock(s.index_dir):
-        manifest = require_manifest(s.index_dir)
-        entry = manifest.documents.pop(doc_id, None)
-        if entry is None:
-            return 0
-        _, store = open_store(s)
-        store.delete(list(entry.chunks))
-        BM25Index.build(store.all_chunks()).save(s.index_dir)
-        manifest.save(s.index_dir)
-    return len(entry.chunks)
+    _, store = open_store(s)
+    return remove_from_index(s.index_dir, store, doc_id)
 
 
 def check_question(question: str, settings: Settings) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from .embed import Embedder
 from .errors import RagError
 from .lexical import POINTER, BM25Index
 from .loaders import SUFFIXES, LoadError, content_hash, doc_id_for, load_document
-from .manifest import DocEntry, Manifest
+from .manifest import MANIFEST, DocEntry, Manifest, require_manifest
 from .settings import Settings
 from .store import VectorStore
 from .types import Chunk, Document, FileProblem, IngestReport
@@ -217,7 +218,7 @@ def _run(
     if plan.to_delete:
         store.delete(plan.to_delete)
     if plan.to_embed or plan.to_delete or plan.to_update or not (index_dir / POINTER).exists():
-        BM25Index.build(store.all_chunks()).save(index_dir)
+        _rebuild_bm25(index_dir, store)
     manifest.save(index_dir)
     return IngestReport(
         documents_seen=len(files),
@@ -229,3 +230,29 @@ def _run(
         seconds=round(time.perf_counter() - started, 3),
         problems=tuple(plan.problems),
     )
+
+
+def _rebuild_bm25(index_dir: Path, store: VectorStore) -> None:
+    """Re-index every stored chunk for BM25, so both retrievers always hold the same ids."""
+    BM25Index.build(store.all_chunks()).save(index_dir)
+
+
+def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> int:
+    """Remove one document's chunks (vectors, BM25, manifest); return how many were removed."""
+    with index_lock(index_dir):
+        manifest = require_manifest(index_dir)
+        entry = manifest.documents.pop(doc_id, None)
+        if entry is None:
+            return 0
+        store.delete(list(entry.chunks))
+        _rebuild_bm25(index_dir, store)
+        manifest.save(index_dir)
+    return len(entry.chunks)
+
+
+def reset_index(index_dir: Path, store: VectorStore) -> None:
+    """Empty the index (vectors, BM25, manifest) under the write lock, e.g. to change embedder."""
+    with index_lock(index_dir):
+        store.clear()
+        for stale in [index_dir / MANIFEST, index_dir / POINTER, *index_dir.glob("bm25.*/")]:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink(missing_ok=True)
