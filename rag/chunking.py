@@ -69,17 +69,21 @@ def chunk_spans(
         text: The document text.
         count_tokens: Counts the embedder's word-pieces in a string.
         tokenize: Returns the embedder's token ids (used by the sentence splitter).
-        max_tokens: Most word-pieces per chunk.
+        max_tokens: Most word-pieces per chunk as ``count_tokens`` counts them (special tokens included).
         min_tokens: Paragraphs below this join the next one when the result still fits.
         overlap: Token overlap between pieces of one long paragraph.
 
     """
+    # The splitter counts bare token ids; count_tokens("") is the fixed overhead ([CLS] and [SEP]).
+    piece_budget = max_tokens - count_tokens("")
     units: list[Span] = []
     for span in paragraph_spans(text):
         if count_tokens(text[span[0] : span[1]]) <= max_tokens:
             units.append(span)
         else:
-            units.extend(_sentence_pieces(text, span, max_tokens, overlap, tokenize))
+            units.extend(
+                _sentence_pieces(text, span, piece_budget, min(overlap, piece_budget // 2), tokenize)
+            )
     merged: list[Span] = []
     i = 0
     while i < len(units):

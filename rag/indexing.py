@@ -98,8 +98,8 @@ def _plan_file(path: Path, settings: Settings, embedder: Embedder, manifest: Man
     if warning:
         plan.problems.append(FileProblem(str(path), f"warning: {warning}"))
     cfg = settings.chunk
-    # [CLS] and [SEP] take two of the embedder's word-pieces; a longer chunk would be cut silently.
-    budget = min(cfg.max_tokens, embedder.max_tokens) - 2
+    # A chunk longer than the embedder's window would be cut silently.
+    budget = min(cfg.max_tokens, embedder.max_tokens)
     try:
         spans = chunk_spans(
             doc.text,
