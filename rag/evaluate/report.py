@@ -158,10 +158,11 @@ def check(summary: dict[str, dict[str, Any]], thresholds: Path) -> list[str]:
             failures.append(f"{name}: no thresholds in {thresholds}; add a [{name}] table or drop --check")
         for metric, floor in limits.get(name, {}).items():
             value = values.get(metric)
+            ceiling = metric.startswith(("false_abstain", "invalid"))  # lower is better for these
             if value is None:
                 failures.append(f"{name}: unknown metric {metric} in {thresholds}")
-            elif metric.startswith(("false_abstain", "invalid")) and value > floor:
+            elif ceiling and value > floor:
                 failures.append(f"{name}: {metric} = {value} above the ceiling {floor}")
-            elif not metric.startswith(("false_abstain", "invalid")) and value < floor:
+            elif not ceiling and value < floor:
                 failures.append(f"{name}: {metric} = {value} below {floor}")
     return failures
