@@ -67,7 +67,8 @@ class SentenceTransformerEmbedder:
 
     def tokenize(self, text: str) -> list[int]:
         """Return the model's token ids for ``text`` (no special tokens)."""
-        return list(self._tokenizer.encode(text, add_special_tokens=False))
+        # verbose=False: counting a long text is fine here; only embedding truncates it.
+        return list(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def count_tokens(self, text: str) -> int:
         """Return the word-pieces the model reads for ``text``, with [CLS] and [SEP]."""
