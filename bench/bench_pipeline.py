@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 from rag import ask, ingest
-from rag.api import embedder_for, model_for
 from rag.evaluate.baseline import LlamaIndexBaseline
+from rag.pipeline import shared_embedder as embedder_for
+from rag.pipeline import shared_model as model_for
 from rag.settings import ModelSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import uuid
 from functools import lru_cache
@@ -12,7 +11,7 @@ from typing import Any
 
 from .types import Chunk
 
-POINTER = "bm25.json"  # names the current version folder, bm25.<id>/
+LEGACY_POINTER = "bm25.json"  # indexes built before the manifest named the version kept it here
 
 
 @lru_cache(maxsize=1)
@@ -51,11 +50,12 @@ class BM25Index:
             retriever.index(tokens, show_progress=False)
         return cls(retriever, [c.id for c in chunks])
 
-    def save(self, index_dir: Path) -> None:
-        """Write a new version beside the old one, then switch the pointer file atomically.
+    def save(self, index_dir: Path) -> str:
+        """Write this index as a new version folder and return its name (``bm25.<id>``).
 
-        Readers (UI threads answering while an upload is ingested) see the old or the new index,
-        never a half-written one.
+        Versions are never changed once written: the manifest names the one that matches its chunks,
+        so readers (UI threads answering during an ingest) see the old or the new index, never a
+        half-written one.
         """
         version = f"bm25.{uuid.uuid4().hex[:12]}"
         folder = index_dir / version
@@ -63,21 +63,15 @@ class BM25Index:
         if self.ids:
             self._retriever.save(str(folder), show_progress=False)
         (folder / "ids.json").write_text(json.dumps(self.ids))
-        pointer = index_dir / POINTER
-        tmp = pointer.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": version}))
-        os.replace(tmp, pointer)
-        for old in index_dir.glob("bm25.*"):
-            if old.is_dir() and old.name != version:
-                shutil.rmtree(old, ignore_errors=True)
+        return version
 
     @classmethod
-    def load(cls, index_dir: Path) -> BM25Index:
-        """Load the current version (cached in memory until the pointer changes); empty if none."""
-        pointer = index_dir / POINTER
-        if not pointer.exists():
+    def load(cls, index_dir: Path, version: str) -> BM25Index:
+        """Load a saved version (cached in memory: versions never change); empty when none is named."""
+        if not version:
+            version = _legacy_version(index_dir)
+        if not version:
             return cls(None, [])
-        version = json.loads(pointer.read_text())["version"]
         return _load_version(index_dir / version)
 
     def query(self, text: str, n: int) -> list[tuple[str, float]]:
@@ -97,3 +91,18 @@ def _load_version(folder: Path) -> BM25Index:
     ids = json.loads((folder / "ids.json").read_text())
     retriever = bm25s.BM25.load(str(folder), show_progress=False) if ids else None
     return BM25Index(retriever, ids)
+
+
+def _legacy_version(index_dir: Path) -> str:
+    """Return the version an older index's pointer file names, or ""."""
+    try:
+        return str(json.loads((index_dir / LEGACY_POINTER).read_text())["version"])
+    except (FileNotFoundError, ValueError, KeyError):
+        return ""
+
+
+def remove_versions(index_dir: Path, keep: str) -> None:
+    """Delete every BM25 version folder but ``keep`` (and the legacy pointer file)."""
+    for old in index_dir.glob("bm25.*"):
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

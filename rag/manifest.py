@@ -1,4 +1,9 @@
-"""The index manifest: which embedder built it, and each document's hash, metadata and chunk spans."""
+"""The index manifest: the commit record of the index (embedder, generation, BM25 version, documents).
+
+Writing the manifest is the one commit point of an ingest: vectors may be written before it, but only
+chunks listed here are ever answered from, and ``generation`` tells readers in other processes that
+the index changed.
+"""
 
 from __future__ import annotations
 
@@ -27,38 +32,54 @@ class DocEntry:
 
 @dataclass
 class Manifest:
-    """The index's record of its embedder and documents; written atomically after each ingest."""
+    """The index's record of its embedder and documents; written atomically as each ingest commits."""
 
     embedder: str
     dim: int
     documents: dict[str, DocEntry] = field(default_factory=dict)
+    generation: int = 0
+    bm25: str = ""  # the BM25 version folder (bm25.<id>) built from exactly these chunks
 
     @classmethod
     def load(cls, index_dir: Path) -> Manifest | None:
         """Read the manifest, or return None when the index does not exist yet."""
         path = index_dir / MANIFEST
-        if not path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
         try:
-            raw = json.loads(path.read_text())
+            raw = json.loads(text)
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
-            return cls(raw["embedder"], int(raw["dim"]), docs)
+            return cls(
+                raw["embedder"], int(raw["dim"]), docs, int(raw.get("generation", 0)), raw.get("bm25", "")
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise RagError(
                 f"{path} is damaged ({exc}). Rebuild the index: rag ingest --rebuild PATH..."
             ) from None
 
     def save(self, index_dir: Path) -> None:
-        """Write the manifest atomically (a crash leaves the old one intact)."""
+        """Commit: bump the generation and write the manifest atomically (a crash keeps the old one)."""
         index_dir.mkdir(parents=True, exist_ok=True)
+        self.generation += 1
         tmp = index_dir / (MANIFEST + ".tmp")
         data = {
             "embedder": self.embedder,
             "dim": self.dim,
+            "generation": self.generation,
+            "bm25": self.bm25,
             "documents": {k: asdict(v) for k, v in self.documents.items()},
         }
-        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, index_dir / MANIFEST)
+
+    def chunk_ids(self) -> set[str]:
+        """Return the ids of every committed chunk."""
+        return {cid for entry in self.documents.values() for cid in entry.chunks}
 
     def check_embedder(self, name: str, dim: int, index_dir: Path) -> None:
         """Refuse to mix vectors of two embedders in one index."""
@@ -78,6 +99,19 @@ class Manifest:
             ),
             key=lambda d: d.path,
         )
+
+
+def stamp(index_dir: Path) -> tuple[int, int, int] | None:
+    """Return a cheap change stamp of the manifest file (inode, size, mtime), or None if absent.
+
+    ``os.replace`` gives every commit a new inode, so a reader can tell a commit happened from one
+    ``stat`` call per question without reading the file.
+    """
+    try:
+        st = (index_dir / MANIFEST).stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def require_manifest(index_dir: Path) -> Manifest:

@@ -25,20 +25,48 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float
 
 
 class Retriever:
-    """Finds the passages for a question."""
+    """Finds the passages for a question among the committed chunks."""
 
     def __init__(
-        self, embedder: Embedder, store: VectorStore, bm25: BM25Index, settings: RetrieveSettings
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        bm25: BM25Index,
+        settings: RetrieveSettings,
+        committed: frozenset[str] | None = None,
     ) -> None:
-        """Combine an embedder, a vector store and a BM25 index over the same chunk ids."""
+        """Combine an embedder, a vector store and a BM25 index over the same chunk ids.
+
+        Args:
+            embedder: Embeds the question.
+            store: The vector store.
+            bm25: The BM25 version of the same commit.
+            settings: top-k, candidates, hybrid, RRF constant.
+            committed: The chunk ids of the last commit; vectors outside it (an ingest still running,
+                or one that crashed) are never returned. None trusts the store.
+
+        """
         self.embedder, self.store, self.bm25, self.settings = embedder, store, bm25, settings
+        self.committed = committed
+
+    def _dense(self, question: str, n: int) -> list[tuple[Chunk, float]]:
+        """Nearest committed chunks; asks for more when uncommitted vectors crowd the top."""
+        vector = self.embedder.embed([question])[0]
+        found = self.store.query(vector, n)
+        if self.committed is None:
+            return found
+        kept = [(c, s) for c, s in found if c.id in self.committed]
+        if len(kept) < min(n, len(self.committed)) and len(found) == n:
+            wider = self.store.query(vector, n * 4)
+            kept = [(c, s) for c, s in wider if c.id in self.committed][:n]
+        return kept
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """Return the top passages for ``question``, best first, with dense and BM25 scores."""
         cfg = self.settings
         k = top_k or cfg.top_k
         candidates = max(cfg.candidates, k)  # fewer candidates than top_k would shrink the answer
-        dense = self.store.query(self.embedder.embed([question])[0], candidates)
+        dense = self._dense(question, candidates)
         dense_score = {c.id: s for c, s in dense}
         chunks: dict[str, Chunk] = {c.id: c for c, _ in dense}
         if not cfg.hybrid:

@@ -41,7 +41,11 @@ class VectorStore(Protocol):
         ...
 
     def all_chunks(self) -> list[Chunk]:
-        """Return every stored chunk (for the BM25 index)."""
+        """Return every stored chunk."""
+        ...
+
+    def ids(self) -> list[str]:
+        """Return the ids of every stored chunk (for consistency checks)."""
         ...
 
     def count(self) -> int:
@@ -182,11 +186,11 @@ class ChromaStore:
     @_guarded
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         """Return the stored chunks with these ids, in the given order (unknown ids are left out)."""
-        if not ids:
-            return []
-        res = self._col.get(ids=list(ids), include=["documents", "metadatas"])
-        docs, metas = res["documents"] or [], res["metadatas"] or []
-        found = {i: _chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True)}
+        found: dict[str, Chunk] = {}
+        for i in range(0, len(ids), _MAX_BATCH):
+            res = self._col.get(ids=list(ids[i : i + _MAX_BATCH]), include=["documents", "metadatas"])
+            docs, metas = res["documents"] or [], res["metadatas"] or []
+            found.update((k, _chunk(k, d, dict(m))) for k, d, m in zip(res["ids"], docs, metas, strict=True))
         return [found[i] for i in ids if i in found]
 
     @_guarded
@@ -198,6 +202,14 @@ class ChromaStore:
             res = self._col.get(include=["documents", "metadatas"], limit=_MAX_BATCH, offset=offset)
             docs, metas = res["documents"] or [], res["metadatas"] or []
             out.extend(_chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
+        return out
+
+    @_guarded
+    def ids(self) -> list[str]:
+        """Return every stored id, paging through the collection."""
+        out: list[str] = []
+        for offset in range(0, self.count(), _MAX_BATCH):
+            out.extend(self._col.get(include=[], limit=_MAX_BATCH, offset=offset)["ids"])
         return out
 
     @_guarded

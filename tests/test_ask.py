@@ -95,10 +95,10 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
 
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
-    from rag.api import answer_relevance, embedder_for
+    from rag.pipeline import answer_relevance, shared_embedder
     from rag.types import SentenceCheck
 
-    embedder = embedder_for(seed_index.embed)
+    embedder = shared_embedder(seed_index.embed)
     on = [SentenceCheck("The meeting lasted 50 minutes.", (1,), True)]
     off = [SentenceCheck("Two people were killed in a Russian attack on the city of Samara.", (1,), True)]
     question = "How long did the meeting between Zelenskyy and Trump last?"
@@ -111,11 +111,11 @@ def test_answer_relevance_uses_the_real_embedder(seed_index):
 
 
 def test_follow_up_is_rewritten_before_retrieval(seed_index):
-    from rag.api import condense
+    from rag.pipeline import Pipeline
 
     history = [("How many people were killed in Dnipro?", "17 people were killed in Dnipro [1].")]
     follow_up = "And how many were injured there?"
-    rewritten = condense(follow_up, history, seed_index)
+    rewritten = Pipeline.from_settings(seed_index).condense(follow_up, history)
     assert rewritten and not rewritten.lower().startswith("q:")
     answer = ask(follow_up, seed_index, history=history)
     assert answer.question == follow_up

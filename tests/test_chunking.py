@@ -1,9 +1,9 @@
 import pytest
 from conftest import SEED
 
-from rag.api import embedder_for
 from rag.chunking import chunk_document, chunk_spans, paragraph_spans
 from rag.loaders import load_document
+from rag.pipeline import shared_embedder as embedder_for
 from rag.settings import EmbedSettings
 
 

@@ -43,7 +43,7 @@ def test_changed_file_reembeds_only_changed_chunks(corpus, settings):
 
 
 def test_edit_near_top_keeps_later_chunk_spans_exact(corpus, settings):
-    from rag.api import retriever_for
+    from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
     seed = corpus / SEED.name
@@ -51,7 +51,7 @@ def test_edit_near_top_keeps_later_chunk_spans_exact(corpus, settings):
     report = ingest([corpus], settings, show_bar=False)
     assert report.chunks_embedded == 1
     text = seed.read_text()
-    passages = retriever_for(settings).retrieve("What spending target did NATO endorse?")
+    passages = Pipeline.from_settings(settings).retrieve("What spending target did NATO endorse?")
     body = text[text.index("Ukraine's") :]
     for p in passages:
         if p.chunk.path.endswith(SEED.name):
@@ -115,15 +115,17 @@ def test_damaged_manifest_says_how_to_rebuild(corpus, settings):
 
 def test_a_copied_index_answers_from_its_new_place(corpus, settings, tmp_path):
     """The index folder is self-contained: a copy retrieves the same passages."""
-    from rag.api import retriever_for
+    from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
     copy = tmp_path / "copy"
     shutil.copytree(settings.index_dir, copy)
     moved = settings.model_copy(update={"index_dir": copy})
     question = "Who planted the Bramley apple trees?"
-    there = retriever_for(moved).retrieve(question)
-    assert [p.chunk.id for p in there] == [p.chunk.id for p in retriever_for(settings).retrieve(question)]
+    there = Pipeline.from_settings(moved).retrieve(question)
+    assert [p.chunk.id for p in there] == [
+        p.chunk.id for p in Pipeline.from_settings(settings).retrieve(question)
+    ]
     assert "Ada Lovell" in there[0].chunk.text
 
 
@@ -141,9 +143,9 @@ def test_second_writer_is_refused_while_the_index_is_locked(corpus, settings):
 
 
 def test_huge_file_is_skipped_with_the_reason(corpus, settings, monkeypatch):
-    import rag.indexing
+    import rag.planning
 
-    monkeypatch.setattr(rag.indexing, "MAX_FILE_BYTES", 2000)
+    monkeypatch.setattr(rag.planning, "MAX_FILE_BYTES", 2000)
     report = ingest([corpus], settings, show_bar=False)
     reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
     assert "larger than" in reasons[SEED.name]
@@ -151,15 +153,15 @@ def test_huge_file_is_skipped_with_the_reason(corpus, settings, monkeypatch):
 
 
 def test_every_stored_chunk_fits_the_embedder_window(tmp_path, settings):
-    from rag.api import embedder_for, open_store
+    from rag.pipeline import Pipeline
     from rag.settings import ChunkSettings
 
     long = " ".join(f"Sentence {i} is about the harbour, its ferries and {i} boats." for i in range(120))
     (tmp_path / "long.txt").write_text(long)
     small = settings.model_copy(update={"chunk": ChunkSettings(max_tokens=64, overlap_tokens=8)})
     ingest([tmp_path / "long.txt"], small, show_bar=False)
-    embedder = embedder_for(small.embed)
-    _, store = open_store(small)
+    embedder = Pipeline.from_settings(small).embedder
+    store = Pipeline.from_settings(small).store
     chunks = store.all_chunks()
     assert len(chunks) > 10
     assert max(embedder.count_tokens(c.text) for c in chunks) <= 64
@@ -199,10 +201,10 @@ def test_opening_the_index_with_a_users_own_embedder_is_refused(corpus, settings
 
 
 def test_file_spans_point_at_the_text_in_the_source_file(corpus, settings):
-    from rag.api import open_store
+    from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
-    _, store = open_store(settings)
+    store = Pipeline.from_settings(settings).store
     raw = {p.name: p.read_text() for p in corpus.iterdir()}
     checked = 0
     for chunk in store.all_chunks():

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import api
+from ..pipeline import shared_embedder, shared_model
 from ..settings import Settings
 from .data import Corpus, load_corpus, load_questions
 from .report import check, write_report
-from .runner import EvalConfig, Pipeline, RagPipeline, resolve_config, run_config
+from .runner import EvalConfig, RagSystem, System, resolve_config, run_config
 
 DEFAULT_CORPUS = Path("seeds")
 DEFAULT_QUESTIONS = Path("eval/gold/seeds.jsonl")
@@ -34,23 +34,23 @@ def _index_key(settings: Settings) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def build_pipeline(config: EvalConfig, corpus: Corpus, cache_root: Path) -> Pipeline:
-    """Build the pipeline a config names, over its cached per-corpus index."""
+def build_system(config: EvalConfig, corpus: Corpus, cache_root: Path) -> System:
+    """Build the system a config names, over its cached per-corpus index."""
     base = cache_root / corpus.key
     if config.pipeline == "llamaindex":
         from .baseline import LlamaIndexBaseline
 
         s = config.settings
-        embedder = api.embedder_for(s.embed)
+        embedder = shared_embedder(s.embed)
         folder = base / f"llamaindex-{_index_key(s)}"
         return LlamaIndexBaseline(
-            list(corpus.files), folder, embedder, api.model_for(s.model), s.model.n_ctx, s.model.max_tokens
+            list(corpus.files), folder, embedder, shared_model(s.model), s.model.n_ctx, s.model.max_tokens
         )
     key = _index_key(config.settings)
     # A Chroma server holds every index in one place: give each corpus/index its own collection.
     store = config.settings.store.model_copy(update={"collection": f"eval-{corpus.key}-{key}"})
     settings = config.settings.model_copy(update={"index_dir": base / f"index-{key}", "store": store})
-    return RagPipeline(settings, corpus)
+    return RagSystem(settings, corpus)
 
 
 def latest_report(reports: Path) -> Path | None:
@@ -93,8 +93,8 @@ def evaluate(
     out = out or reports / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     for config in resolved:
-        pipeline = build_pipeline(config, corpus, cache_root)
-        run_config(pipeline, config.name, items, corpus, out / "results.jsonl", show_bar)
+        system = build_system(config, corpus, cache_root)
+        run_config(system, config.name, items, corpus, out / "results.jsonl", show_bar)
     title = f"{questions_path.name} on {corpus_path} ({len(items)} questions)"
     summary = write_report(out, title, with_html)
     failures = tuple(check(summary, thresholds)) if thresholds else ()

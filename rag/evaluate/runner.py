@@ -11,8 +11,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from .. import api
 from ..errors import RagError
+from ..pipeline import Pipeline
 from ..settings import Settings
 from ..types import Answer, GoldItem, Passage
 from . import metrics as m
@@ -68,8 +68,8 @@ def resolve_config(spec: str, base: Settings) -> EvalConfig:
         raise RagError(f"{path} is not a valid settings file: {exc}") from None
 
 
-class Pipeline(Protocol):
-    """What the runner needs from a pipeline under test."""
+class System(Protocol):
+    """What the runner needs from a system under test (ours or the baseline)."""
 
     def answer(self, question: str) -> Answer:
         """Answer one question."""
@@ -80,21 +80,21 @@ class Pipeline(Protocol):
         ...
 
 
-class RagPipeline:
+class RagSystem:
     """Our pipeline over a per-corpus cached index."""
 
     def __init__(self, settings: Settings, corpus: Corpus) -> None:
         """Ingest the corpus (incremental: a cached index embeds nothing new)."""
-        self.settings = settings
-        api.ingest(corpus.files, settings, show_bar=False)
+        self.pipeline = Pipeline.from_settings(settings)
+        self.pipeline.ingest(corpus.files, show_bar=False)
 
     def answer(self, question: str) -> Answer:
-        """Answer with ask()."""
-        return api.ask(question, self.settings)
+        """Answer with the pipeline's ask()."""
+        return self.pipeline.ask(question)
 
     def ranking(self, question: str, k: int = 10) -> list[Passage]:
         """Return the fused top-k passages."""
-        return api.retriever_for(self.settings).retrieve(question, top_k=k)
+        return self.pipeline.retrieve(question, top_k=k)
 
 
 def relevant(passage: Passage, item: GoldItem, corpus: Corpus) -> bool:
@@ -173,7 +173,7 @@ def done_ids(results: Path) -> set[tuple[str, str]]:
 
 
 def run_config(
-    pipeline: Pipeline,
+    system: System,
     config: str,
     items: list[GoldItem],
     corpus: Corpus,
@@ -196,8 +196,8 @@ def run_config(
         ) as bar,
     ):
         for item in todo:
-            answer = pipeline.answer(_question(item))
-            ranking = pipeline.ranking(_question(item), 10)
+            answer = system.answer(_question(item))
+            ranking = system.ranking(_question(item), 10)
             record = result_record(config, item, answer, score(item, answer, ranking, corpus))
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()

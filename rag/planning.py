@@ -1,0 +1,136 @@
+"""Plan an ingest: which files are new or changed, their chunks, and what must be embedded or deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import chunk_document, chunk_spans
+from .embed import Embedder
+from .loaders import SUFFIXES, LoadError, content_hash, doc_id_for, load_document
+from .manifest import DocEntry, Manifest
+from .settings import Settings
+from .types import Chunk, Document, FileProblem
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
+    """Expand folders recursively into supported files; report paths that do not exist."""
+    files: list[Path] = []
+    problems: list[FileProblem] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(FileProblem(str(path), "does not exist"))
+    return list(dict.fromkeys(files)), problems
+
+
+@dataclass
+class Plan:
+    """What one ingest run will change."""
+
+    to_embed: list[Chunk] = field(default_factory=list)
+    to_update: list[Chunk] = field(default_factory=list)
+    to_delete: list[str] = field(default_factory=list)
+    skipped: int = 0
+    changed_docs: int = 0
+    problems: list[FileProblem] = field(default_factory=list)
+
+
+def _read(path: Path, manifest: Manifest, plan: Plan) -> tuple[Document, str | None] | None:
+    """Load a new or changed file; None when it is unchanged (counted in the plan)."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise LoadError(f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
+    data = path.read_bytes()
+    old = manifest.documents.get(doc_id_for(path))
+    if old is not None and old.hash == content_hash(data):
+        plan.skipped += len(old.chunks)
+        return None
+    return load_document(path, data)
+
+
+def plan_file(
+    path: Path,
+    settings: Settings,
+    embedder: Embedder,
+    manifest: Manifest,
+    plan: Plan,
+    absent: frozenset[str] = frozenset(),
+) -> None:
+    """Compare one file with the manifest and record what must change; any failure is that file's problem.
+
+    Args:
+        path: The file.
+        settings: Chunking settings.
+        embedder: Its tokenizer sizes the chunks.
+        manifest: Updated in place with the file's new entry.
+        plan: Receives the chunks to embed, update and delete, or the file's problem.
+        absent: Chunk ids the manifest lists but the vector store lacks (re-embedded by a repair).
+
+    """
+    try:
+        loaded = _read(path, manifest, plan)
+        if loaded is None:
+            return
+        doc, warning = loaded
+        chunks = _chunks(doc, settings, embedder)
+    except (LoadError, OSError) as exc:
+        plan.problems.append(FileProblem(str(path), str(exc)))
+        return
+    except Exception as exc:  # a parser's or splitter's own error: skip this file, keep going
+        plan.problems.append(FileProblem(str(path), f"cannot be read ({type(exc).__name__}: {exc})"))
+        return
+    if warning:
+        plan.problems.append(FileProblem(str(path), f"warning: {warning}"))
+    old = manifest.documents.get(doc.id)
+    known = set(old.chunks) - absent if old else set()
+    for c in chunks:
+        if c.id in known:
+            plan.skipped += 1
+            plan.to_update.append(c)
+        else:
+            plan.to_embed.append(c)
+    plan.to_delete.extend(set(old.chunks if old else ()) - {c.id for c in chunks})
+    plan.changed_docs += 1
+    manifest.documents[doc.id] = DocEntry(
+        str(path.resolve()),
+        doc.path,
+        doc.content_hash,
+        doc.title,
+        doc.date,
+        {c.id: [c.start, c.end] for c in chunks},
+    )
+
+
+def _chunks(doc: Document, settings: Settings, embedder: Embedder) -> list[Chunk]:
+    """Cut a document into chunks that fit the embedder's window (a longer one would be cut silently)."""
+    cfg = settings.chunk
+    budget = min(cfg.max_tokens, embedder.max_tokens)
+    spans = chunk_spans(
+        doc.text,
+        embedder.count_tokens,
+        embedder.tokenize,
+        budget,
+        cfg.min_tokens,
+        min(cfg.overlap_tokens, budget // 2),
+    )
+    return chunk_document(doc, spans)
+
+
+def prune(manifest: Manifest, plan: Plan) -> int:
+    """Forget documents whose files are gone; return how many."""
+    gone = [k for k, e in manifest.documents.items() if not Path(e.path).exists()]
+    for key in gone:
+        plan.to_delete.extend(manifest.documents.pop(key).chunks)
+    return len(gone)
