@@ -96,14 +96,15 @@ def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: I
 
 def commit(
     index_dir: Path, store: VectorStore, manifest: Manifest, stale: list[str], fresh: list[Chunk]
-) -> None:
-    """Build BM25, write the manifest (the commit point), then delete stale vectors and old versions."""
+) -> int:
+    """Build BM25, write the manifest (the commit point), delete stale vectors; return the generation."""
     manifest.bm25 = build_bm25(index_dir, store, manifest, fresh)
     manifest.save(index_dir)
     if stale:
         store.delete(stale)
     remove_versions(index_dir, keep=manifest.bm25)
     journal.end(index_dir)
+    return manifest.generation
 
 
 def run_ingest(
@@ -153,6 +154,7 @@ def run_ingest(
         documents_removed=removed_docs,
         seconds=round(time.perf_counter() - started, 3),
         problems=tuple(plan.problems),
+        generation=manifest.generation,
     )
 
 
@@ -175,17 +177,16 @@ def apply(
     commit(index_dir, store, manifest, plan.to_delete, plan.to_embed)
 
 
-def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> int:
-    """Remove one document's chunks (vectors, BM25, manifest); return how many were removed."""
+def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> tuple[int, int]:
+    """Remove one document's chunks (vectors, BM25, manifest); return (chunks removed, generation)."""
     with index_lock(index_dir):
         manifest = require_manifest(index_dir)
         recover(index_dir, store, manifest)
         entry = manifest.documents.pop(doc_id, None)
         if entry is None:
-            return 0
+            return 0, manifest.generation
         journal.begin(index_dir, entry.chunks)
-        commit(index_dir, store, manifest, list(entry.chunks), [])
-    return len(entry.chunks)
+        return len(entry.chunks), commit(index_dir, store, manifest, list(entry.chunks), [])
 
 
 def reset_index(index_dir: Path, store: VectorStore) -> None:

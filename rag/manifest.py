@@ -114,12 +114,17 @@ def stamp(index_dir: Path) -> tuple[int, int, int] | None:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
+def no_index_error(index_dir: Path) -> NoIndexError:
+    """Return the error for an index with no documents, saying how to add some."""
+    return NoIndexError(
+        f"No documents are indexed in {index_dir} yet. Add some first: rag ingest seeds/ "
+        "(or set RAG_INDEX_DIR to the folder of an existing index)."
+    )
+
+
 def require_manifest(index_dir: Path) -> Manifest:
     """Load the manifest or explain how to build the index."""
     manifest = Manifest.load(index_dir)
     if manifest is None or not manifest.documents:
-        raise NoIndexError(
-            f"No documents are indexed in {index_dir} yet. Add some first: rag ingest seeds/ "
-            "(or set RAG_INDEX_DIR to the folder of an existing index)."
-        )
+        raise no_index_error(index_dir)
     return manifest

@@ -7,6 +7,7 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -16,11 +17,12 @@ from .clock import StageClock
 from .embed import Embedder, make_embedder
 from .errors import QuestionError, StoreError
 from .indexing import Progress, remove_from_index, reset_index, run_ingest
+from .manifest import Manifest, no_index_error
 from .models import ChatModel, make_model
 from .prompt import build_messages, condense_messages
 from .retrieve import Retriever
 from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings, load_settings
-from .snapshot import IndexHandle
+from .snapshot import IndexHandle, Snapshot
 from .store import VectorStore, make_store
 from .types import (
     Answer,
@@ -49,9 +51,17 @@ def shared_model(settings: ModelSettings) -> ChatModel:
     return make_model(settings)
 
 
-@lru_cache(maxsize=8)
-def _shared_handle(store: StoreSettings, index_dir: Path, name: str, dim: int) -> IndexHandle:
-    return IndexHandle(index_dir, lambda: make_store(store, index_dir, name, dim))
+_HANDLES: dict[tuple[StoreSettings, Path, str, int], IndexHandle] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def shared_handle(store: StoreSettings, index_dir: Path, name: str, dim: int) -> IndexHandle:
+    """Return the one handle per index in this process (one Chroma client per folder, never evicted)."""
+    key = (store, index_dir, name, dim)
+    with _HANDLES_LOCK:
+        if key not in _HANDLES:
+            _HANDLES[key] = IndexHandle(index_dir, lambda: make_store(store, index_dir, name, dim))
+        return _HANDLES[key]
 
 
 class Pipeline:
@@ -99,20 +109,15 @@ class Pipeline:
 
     @property
     def index(self) -> IndexHandle:
-        """The reader's handle on the index: store and committed snapshot."""
+        """The process's handle on the index: vector store and committed snapshot."""
         if self._handle is None:
             s, e = self.settings, self.embedder
             if self._fixed_store is not None:
                 store = self._fixed_store
-                self._handle = IndexHandle(s.index_dir, lambda: store)
+                self._handle = IndexHandle(s.index_dir, lambda: store, reopenable=False)
             else:
-                self._handle = _shared_handle(s.store, s.index_dir.resolve(), e.name, e.dim)
+                self._handle = shared_handle(s.store, s.index_dir.resolve(), e.name, e.dim)
         return self._handle
-
-    @property
-    def store(self) -> VectorStore:
-        """The vector store (opened without reading the manifest, so a damaged one can be rebuilt)."""
-        return self.index.store()
 
     # --- the index ---------------------------------------------------------------------------------
 
@@ -125,39 +130,50 @@ class Pipeline:
         rebuild: bool = False,
     ) -> IngestReport:
         """Add or update documents in the index; see ``rag.api.ingest``."""
-        if rebuild:
-            reset_index(self.settings.index_dir, self.store)
-        return run_ingest(
-            [Path(p) for p in paths], self.settings, self.embedder, self.store, prune, progress, show_bar
-        )
+        with self.index.writing() as store:
+            if rebuild:
+                reset_index(self.settings.index_dir, store)
+            files = [Path(p) for p in paths]
+            report = run_ingest(files, self.settings, self.embedder, store, prune, progress, show_bar)
+        self.index.committed(report.generation)
+        return report
 
     def documents(self) -> list[DocumentInfo]:
         """Return the indexed documents with their chunk counts (empty when there is no index)."""
-        manifest = self.index.current()[1].manifest
+        manifest = Manifest.load(self.settings.index_dir)
         return manifest.infos() if manifest else []
 
     def remove(self, doc_id: str) -> int:
         """Remove one document's chunks from the index; return how many were removed."""
-        return remove_from_index(self.settings.index_dir, self.store, doc_id)
-
-    def retriever(self) -> Retriever:
-        """Return a retriever over the last commit, refusing a missing index or another embedder's."""
-        store, snap = self.index.current()
-        if snap.manifest is None or not snap.manifest.documents:
-            from .manifest import require_manifest
-
-            require_manifest(self.settings.index_dir)  # raises NoIndexError with the fix
-        assert snap.manifest is not None
-        snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
-        return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed)
+        with self.index.writing() as store:
+            removed, generation = remove_from_index(self.settings.index_dir, store, doc_id)
+        self.index.committed(generation)
+        return removed
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """Return the top passages for a question; a store that changed under us is reopened once."""
-        try:
-            return self.retriever().retrieve(question, top_k)
-        except StoreError:
-            self.index.reopen()
-            return self.retriever().retrieve(question, top_k)
+        """Return the top passages among the committed chunks; a collection changed elsewhere is reopened.
+
+        Raises:
+            NoIndexError: Nothing is indexed yet (the message says how to ingest).
+            EmbedderMismatchError: The index was built with another embedder.
+
+        """
+        for attempt in (1, 2):
+            try:
+                with self.index.use() as (store, snap):
+                    return self._retriever(store, snap).retrieve(question, top_k)
+            except StoreError:
+                if attempt == 2:
+                    raise
+                self.index.reopen()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retriever(self, store: VectorStore, snap: Snapshot) -> Retriever:
+        """Return a retriever over one commit, refusing a missing index or another embedder's."""
+        if snap.manifest is None or not snap.manifest.documents:
+            raise no_index_error(self.settings.index_dir)
+        snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
+        return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed)
 
     # --- questions ---------------------------------------------------------------------------------
 
@@ -188,7 +204,7 @@ class Pipeline:
         s = self.settings
         q = self.check_question(question)
         clock = StageClock()
-        clock.load(lambda: (self.embedder, self.index.current()))  # first use loads; later ones are free
+        clock.load(lambda: self.embedder)  # loaded on first use; later uses are free
         standalone = self.condense(q, history)
         passages = tuple(self.retrieve(standalone))
         clock.lap("retrieve")

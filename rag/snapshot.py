@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,47 +57,89 @@ def load_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
 
 
 class IndexHandle:
-    """A reader's view of one index: its vector store and current snapshot, shared by pipelines.
+    """A process's view of one index: its vector store and current snapshot, shared by pipelines.
 
-    Each question calls ``current()``; when another process (or thread) has committed since, the
-    snapshot is re-read and the vector store reopened, so answers see what the last finished ingest
-    committed and never a handle the ingest invalidated.
+    Each use checks (one ``stat``) whether an ingest has committed since. A commit by another
+    process also means this process's Chroma client is stale (embedded Chroma keeps each process's
+    vector index in memory): the client is closed and reopened once no thread is using it. Commits
+    made through this process's own client need no reopen.
     """
 
-    def __init__(self, index_dir: Path, open_store: Callable[[], VectorStore]) -> None:
-        """Remember how to (re)open the store; nothing is opened until the first question."""
-        self.index_dir, self._open = index_dir, open_store
-        self._lock = threading.Lock()
-        self._state: tuple[VectorStore, Snapshot] | None = None
+    def __init__(
+        self, index_dir: Path, open_store: Callable[[], VectorStore], reopenable: bool = True
+    ) -> None:
+        """Remember how to (re)open the store; nothing is opened until first use.
+
+        Args:
+            index_dir: The index folder (its manifest tells when a commit happened).
+            open_store: Opens a new client on the store.
+            reopenable: False for a store the caller owns (e.g. in memory): it is never closed.
+
+        """
+        self.index_dir, self._open, self._reopenable = index_dir, open_store, reopenable
+        self._cond = threading.Condition()
+        self._users = 0
         self._store: VectorStore | None = None
+        self._snapshot: Snapshot | None = None
+        self._fresh_at = -1  # the generation the open store is known to reflect
 
-    def store(self) -> VectorStore:
-        """Return the open vector store without reading the manifest (writers use this)."""
-        state = self._state
-        if state is not None:
-            return state[0]
-        with self._lock:
-            if self._store is None:
-                self._store = self._open()
-            return self._store
+    @contextmanager
+    def use(self) -> Iterator[tuple[VectorStore, Snapshot]]:
+        """Lease the store and the current snapshot (refreshed, and the store reopened, if needed)."""
+        with self._cond:
+            store, snapshot = self._refresh()
+            self._users += 1
+        try:
+            yield store, snapshot
+        finally:
+            self._release()
 
-    def current(self) -> tuple[VectorStore, Snapshot]:
-        """Return the store and snapshot, refreshed if a commit happened since the last call."""
-        state = self._state
-        if state is not None and state[1].is_current(self.index_dir):
-            return state
-        with self._lock:
-            state = self._state
-            if state is None or not state[1].is_current(self.index_dir):
-                snapshot = load_snapshot(self.index_dir)
-                changed = state is not None and state[1].generation != snapshot.generation
-                if changed or self._store is None:
-                    self._store = self._open()
-                self._state = state = (self._store, snapshot)
-            return state
+    @contextmanager
+    def writing(self) -> Iterator[VectorStore]:
+        """Lease the store without reading the snapshot (an ingest, or a rebuild of a damaged index)."""
+        with self._cond:
+            store = self._store or self._open_now()
+            self._users += 1
+        try:
+            yield store
+        finally:
+            self._release()
 
-    def reopen(self) -> tuple[VectorStore, Snapshot]:
-        """Drop the handles (e.g. after a store error) and open them again."""
-        with self._lock:
-            self._state, self._store = None, None
-        return self.current()
+    def committed(self, generation: int) -> None:
+        """Note a commit written through this process's store: that client saw its own writes."""
+        with self._cond:
+            self._fresh_at = generation
+
+    def reopen(self) -> None:
+        """Reopen the store at the next use (after an error from a collection changed elsewhere)."""
+        with self._cond:
+            self._snapshot, self._fresh_at = None, -2
+
+    def _release(self) -> None:
+        with self._cond:
+            self._users -= 1
+            self._cond.notify_all()
+
+    def _open_now(self) -> VectorStore:
+        """Open the store, noting the generation on disk just before (under the condition's lock)."""
+        try:
+            manifest = Manifest.load(self.index_dir)
+            self._fresh_at = manifest.generation if manifest else 0
+        except RagError:
+            self._fresh_at = -1
+        self._store = self._open()
+        return self._store
+
+    def _refresh(self) -> tuple[VectorStore, Snapshot]:
+        """Under the condition's lock: re-read a changed snapshot; reopen a store that is stale."""
+        old = self._snapshot
+        if old is not None and self._store is not None and old.is_current(self.index_dir):
+            return self._store, old
+        snapshot = load_snapshot(self.index_dir)
+        if self._store is not None and self._reopenable and snapshot.generation != self._fresh_at:
+            self._cond.wait_for(lambda: self._users == 0)
+            self._store.close()
+            self._store = None
+        store = self._store or self._open_now()
+        self._snapshot = snapshot
+        return store, snapshot

@@ -15,6 +15,7 @@ from .types import Chunk
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 T = TypeVar("T")
 _MAX_BATCH = 5000  # Chroma 1.5 refuses batches above 5,461 records
+_ID_PAGE = 20_000  # listing ids only: larger pages are faster; metadata pages fail above 32,000 rows
 
 
 class VectorStore(Protocol):
@@ -54,6 +55,10 @@ class VectorStore(Protocol):
 
     def clear(self) -> None:
         """Remove every chunk (for a rebuild)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; the object is unusable afterwards."""
         ...
 
 
@@ -104,8 +109,10 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
 class ChromaStore:
     """Chroma collection with our own embeddings (its default embedder would download a model)."""
 
-    def __init__(self, settings: StoreSettings, index_dir: Path, embedder_name: str, dim: int):
-        """Open (or create) the collection, embedded in ``index_dir/chroma`` or on a server."""
+    def __init__(
+        self, settings: StoreSettings, index_dir: Path, embedder_name: str, dim: int, client: Any = None
+    ):
+        """Open (or create) the collection in ``index_dir/chroma``, on a server, or in ``client``."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -118,10 +125,10 @@ class ChromaStore:
             "rag ingest --rebuild PATH..."
         )
         try:
-            if settings.backend == "server":
-                client: Any = chromadb.HttpClient(
-                    host=settings.host, port=settings.port, settings=chroma_settings
-                )
+            if client is not None:
+                pass  # given by the caller (tests use chromadb.EphemeralClient)
+            elif settings.backend == "server":
+                client = chromadb.HttpClient(host=settings.host, port=settings.port, settings=chroma_settings)
             else:
                 client = chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
             self._client = client
@@ -178,9 +185,12 @@ class ChromaStore:
         )
         ids, docs = res["ids"][0], (res["documents"] or [[]])[0]
         metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
+        # A row deleted by another process can still come back from a stale client, with no text
+        # or metadata: skip it (the caller's committed-id filter would drop it anyway).
         return [
             (_chunk(i, d, dict(m)), 1.0 - float(dist))
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+            if d is not None and m is not None
         ]
 
     @_guarded
@@ -208,8 +218,8 @@ class ChromaStore:
     def ids(self) -> list[str]:
         """Return every stored id, paging through the collection."""
         out: list[str] = []
-        for offset in range(0, self.count(), _MAX_BATCH):
-            out.extend(self._col.get(include=[], limit=_MAX_BATCH, offset=offset)["ids"])
+        for offset in range(0, self.count(), _ID_PAGE):
+            out.extend(self._col.get(include=[], limit=_ID_PAGE, offset=offset)["ids"])
         return out
 
     @_guarded
@@ -222,6 +232,10 @@ class ChromaStore:
         """Drop and recreate the collection (new embedder metadata included)."""
         self._client.delete_collection(self._create["name"])
         self._col = self._client.get_or_create_collection(**self._create)
+
+    def close(self) -> None:
+        """Release this client (embedded Chroma stops once every client of the folder is closed)."""
+        self._client.close()
 
 
 def make_store(settings: StoreSettings, index_dir: Path, embedder_name: str, dim: int) -> VectorStore:

@@ -198,6 +198,7 @@ class IngestReport:
     documents_removed: int = 0
     seconds: float = 0.0
     problems: tuple[FileProblem, ...] = field(default_factory=tuple)
+    generation: int = 0  # the index's commit number after this run
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""

@@ -83,3 +83,46 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class ScriptedModel:
+    """A chat model that replies with queued texts, for fast unit tests of the answer logic (like
+    simonw/llm's MockModel). The real-model tests stay beside these, never replaced by them."""
+
+    name = "scripted"
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def enqueue(self, *replies: str) -> None:
+        self.replies.extend(replies)
+
+    def stream(self, messages):  # type: ignore[no-untyped-def]
+        from rag.models import Delta
+
+        self.prompts.append(messages)
+        reply = self.replies.pop(0) if self.replies else ""
+        words = reply.split(" ")
+        for i, word in enumerate(words):
+            yield Delta(word if i == 0 else f" {word}")
+        yield Delta(
+            "", prompt_tokens=sum(len(m["content"].split()) for m in messages), completion_tokens=len(words)
+        )
+
+
+def memory_store(dim: int = 384):
+    """A real Chroma collection in memory (chromadb.EphemeralClient), unique per call."""
+    import uuid
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from rag.settings import StoreSettings
+    from rag.store import ChromaStore
+
+    client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
+    name = f"mem-{uuid.uuid4().hex[:10]}"
+    return ChromaStore(
+        StoreSettings(collection=name), Path("/nonexistent"), "all-MiniLM-L6-v2", dim, client=client
+    )

@@ -160,9 +160,10 @@ def test_every_stored_chunk_fits_the_embedder_window(tmp_path, settings):
     (tmp_path / "long.txt").write_text(long)
     small = settings.model_copy(update={"chunk": ChunkSettings(max_tokens=64, overlap_tokens=8)})
     ingest([tmp_path / "long.txt"], small, show_bar=False)
-    embedder = Pipeline.from_settings(small).embedder
-    store = Pipeline.from_settings(small).store
-    chunks = store.all_chunks()
+    pipe = Pipeline.from_settings(small)
+    with pipe.index.use() as (store, _):
+        chunks = store.all_chunks()
+    embedder = pipe.embedder
     assert len(chunks) > 10
     assert max(embedder.count_tokens(c.text) for c in chunks) <= 64
 
@@ -204,14 +205,15 @@ def test_file_spans_point_at_the_text_in_the_source_file(corpus, settings):
     from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
-    store = Pipeline.from_settings(settings).store
+    with Pipeline.from_settings(settings).index.use() as (store, _):
+        chunks = store.all_chunks()
     raw = {p.name: p.read_text() for p in corpus.iterdir()}
     checked = 0
-    for chunk in store.all_chunks():
+    for chunk in chunks:
         name = chunk.path.split("/")[-1]
         if name in (SEED.name, "orchard.md"):  # plain-text formats: the file holds the text verbatim
             start, end = chunk.file_span
             assert raw[name][start:end] == chunk.text
             checked += 1
     assert checked > 10
-    assert any(c.file_offset > 0 for c in store.all_chunks()), "the date header / front matter is skipped"
+    assert any(c.file_offset > 0 for c in chunks), "the date header / front matter is skipped"
