@@ -20,8 +20,8 @@ from pathlib import Path
 
 from rag import ask, ingest
 from rag.evaluate.baseline import LlamaIndexBaseline
-from rag.pipeline import shared_embedder as embedder_for
-from rag.pipeline import shared_model as model_for
+from rag.parts import shared_embedder as embedder_for
+from rag.parts import shared_model as model_for
 from rag.settings import ModelSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 
 from .indexing import Progress
@@ -52,7 +53,7 @@ def remove_document(doc_id: str, settings: Settings | None = None) -> int:
 
 
 def ask_stream(
-    question: str, settings: Settings | None = None, history: History = ()
+    question: str, settings: Settings | None = None, history: History = (), as_of: date | str | None = None
 ) -> Iterator[StreamEvent]:
     """Answer a question, yielding the passages first, then text as generated, then the Answer.
 
@@ -60,24 +61,29 @@ def ask_stream(
         question: The question.
         settings: Settings; defaults to ``Settings()``.
         history: Earlier (question, answer) turns; a follow-up is made self-contained first.
+        as_of: The day the question is asked (a date or "YYYY-MM-DD"; default today). Documents dated
+            later are not used; "this week" or "on Monday" are resolved against it.
 
     Yields:
         ``Retrieved`` once, ``Token`` pieces, and a final ``Done`` with the checked ``Answer``.
 
     """
-    return pipeline(settings).ask_stream(question, history)
+    return pipeline(settings).ask_stream(question, history, as_of)
 
 
-def ask(question: str, settings: Settings | None = None, history: History = ()) -> Answer:
+def ask(
+    question: str, settings: Settings | None = None, history: History = (), as_of: date | str | None = None
+) -> Answer:
     """Answer a question from the indexed documents, with checked citations.
 
     Args:
         question: The question (at most ``answer.max_question_chars`` characters).
         settings: Settings; defaults to ``Settings()`` (env and rag.toml).
         history: Earlier (question, answer) turns for follow-up questions.
+        as_of: The day the question is asked (default today); see ``ask_stream``.
 
     Returns:
         The Answer: text, citations, passages, abstained flag and timings.
 
     """
-    return pipeline(settings).ask(question, history)
+    return pipeline(settings).ask(question, history, as_of)

@@ -1,13 +1,12 @@
-"""Check an answer against its passages: parse [n], test each sentence's support, decide abstention."""
+"""Citations in an answer: parse [n] markers, check each sentence with a judge, quote and render."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .lexical import terms
-from .settings import AnswerSettings
 from .types import Citation, Passage, SentenceCheck
 
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
@@ -45,8 +44,6 @@ _WORDS = {
     "fourth": 4,
     "fifth": 5,
 }
-# Words an answer uses about the passages themselves; they carry no claim to check.
-_META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid"}
 
 
 @dataclass(frozen=True)
@@ -83,8 +80,10 @@ def split_sentences(answer: str) -> list[Draft]:
             piece = piece[lead.end() :]
         cited = tuple(int(n) for g in _MARKER.findall(piece) for n in g.split(","))
         text = _MARKER.sub("", piece).strip()
-        if text:
+        if any(ch.isalpha() for ch in text):  # "1." or "2)" alone is a list marker, not a sentence
             drafts.append(Draft(text, cited))
+        elif drafts and cited:
+            drafts[-1] = Draft(drafts[-1].text, drafts[-1].cited + cited)
     return drafts
 
 
@@ -101,35 +100,7 @@ def _canonical(number: str) -> str:
     return n.rstrip("0").rstrip(".") if "." in n else n
 
 
-def support(sentence: str, passage_text: str, min_overlap: float) -> tuple[bool, str]:
-    """Decide whether a passage supports a sentence: its numbers and most key terms occur there.
-
-    Returns:
-        (supported, reason); the reason names what is missing.
-
-    """
-    missing_numbers = numbers(sentence) - numbers(passage_text)
-    if missing_numbers:
-        return False, f"numbers not in the passage: {', '.join(sorted(missing_numbers))}"
-    key = set(terms(sentence)) - _META
-    if not key:
-        return True, "no claim to check"
-    found = key & set(terms(passage_text))
-    share = len(found) / len(key)
-    if share < min_overlap:
-        return False, f"only {len(found)} of {len(key)} key terms in the passage"
-    return True, ""
-
-
-def is_claim(sentence: str) -> bool:
-    """Return True when a sentence has a number or a key term, i.e. something to check."""
-    return bool(numbers(sentence) or set(terms(sentence)) - _META)
-
-
-def evidence(passage: Passage) -> str:
-    """Return the text a passage vouches for: its chunk text, document title and date."""
-    chunk = passage.chunk
-    return f"{chunk.text}\n{chunk.title}\n{chunk.date or ''}"
+Judge = Callable[[str, Passage], tuple[bool, str]]  # (sentence, passage) -> (supported, reason)
 
 
 def best_quote(sentence: str, passage: Passage) -> tuple[str, int, int]:
@@ -144,7 +115,7 @@ def best_quote(sentence: str, passage: Passage) -> tuple[str, int, int]:
 
 
 def _check_sentence(
-    draft: Draft, passages: Sequence[Passage], min_overlap: float
+    draft: Draft, passages: Sequence[Passage], judge: Judge
 ) -> tuple[SentenceCheck, tuple[int, ...], bool]:
     """Check one sentence; return its check, the passages to cite and whether the checker chose them.
 
@@ -153,28 +124,31 @@ def _check_sentence(
     instead: a wrong number is corrected rather than shown as a broken citation.
     """
     valid = [n for n in dict.fromkeys(draft.cited) if 1 <= n <= len(passages)]
-    verdicts = {n: support(draft.text, evidence(passages[n - 1]), min_overlap) for n in valid}
+    verdicts = {n: judge(draft.text, passages[n - 1]) for n in valid}
     good = [n for n, (ok, _) in verdicts.items() if ok]
     if good:
         dropped = [n for n in valid if n not in good]
         note = f"dropped {dropped}: they do not support it" if dropped else ""
         return SentenceCheck(draft.text, tuple(good), True, note), tuple(good), False
     for n in (n for n in range(1, len(passages) + 1) if n not in valid):
-        if support(draft.text, evidence(passages[n - 1]), min_overlap)[0]:
+        if judge(draft.text, passages[n - 1])[0]:
             note = (
                 f"cited {valid} did not support it; [{n}] does" if valid else f"no marker; [{n}] supports it"
             )
             return SentenceCheck(draft.text, (n,), True, note), (n,), True
-    if not valid and not is_claim(draft.text):
-        return SentenceCheck(draft.text, (), False, "no claim"), (), False
     reason = "; ".join(sorted({r for _, r in verdicts.values()}))[:300] or "no passage supports it"
     return SentenceCheck(draft.text, tuple(valid), False, reason), tuple(valid), False
 
 
 def check_answer(
-    reply: str, passages: Sequence[Passage], min_overlap: float
+    reply: str, passages: Sequence[Passage], judge: Judge
 ) -> tuple[list[SentenceCheck], list[Citation], list[int]]:
     """Check every sentence of a reply against the passages it cites.
+
+    Args:
+        reply: The model's draft with ``[n]`` markers.
+        passages: The passages it was given; ``[n]`` names the n-th.
+        judge: Decides whether one passage supports one sentence.
 
     Returns:
         Per-sentence checks, the citations (valid numbers only) and the invalid numbers cited.
@@ -185,7 +159,7 @@ def check_answer(
     invalid: list[int] = []
     for draft in split_sentences(reply):
         invalid += [n for n in draft.cited if not 1 <= n <= len(passages)]
-        check, cited, chosen = _check_sentence(draft, passages, min_overlap)
+        check, cited, chosen = _check_sentence(draft, passages, judge)
         checks.append(check)
         for n in cited:
             quote, qs, qe = best_quote(draft.text, passages[n - 1])
@@ -204,39 +178,3 @@ def render_sentence(check: SentenceCheck) -> str:
 def render(checks: Sequence[SentenceCheck]) -> str:
     """Rebuild the answer text with each sentence's citation markers before its final stop."""
     return " ".join(render_sentence(c) for c in checks)
-
-
-def weak_evidence(passages: Sequence[Passage], min_dense: float) -> str:
-    """Return why the retrieved evidence is too weak to answer from, or "" when it is enough."""
-    if not passages:
-        return "no passages retrieved"
-    best = max((p.dense_score for p in passages if p.dense_score is not None), default=0.0)
-    if best < min_dense:
-        return f"weak evidence: best passage similarity {best:.2f} < {min_dense:.2f}"
-    return ""
-
-
-def abstain_reason(
-    checks: Sequence[SentenceCheck], passages: Sequence[Passage], cfg: AnswerSettings, relevance: float = 1.0
-) -> str:
-    """Return why the system should abstain, or "" to answer.
-
-    Args:
-        checks: The per-sentence support checks of the draft.
-        passages: The passages the model was given.
-        cfg: The abstention thresholds.
-        relevance: Best cosine similarity between the question and a supported sentence.
-
-    """
-    weak = weak_evidence(passages, cfg.min_dense_score)
-    if weak:
-        return weak
-    claims = [c for c in checks if c.reason != "no claim"]
-    supported = [c for c in claims if c.supported]
-    if not supported:
-        return "no sentence of the draft answer is supported by its passages"
-    if len(supported) / len(claims) < cfg.min_supported_share:
-        return f"only {len(supported)} of {len(claims)} sentences supported"
-    if relevance < cfg.min_answer_relevance:
-        return f"the supported sentences do not address the question (similarity {relevance:.2f})"
-    return ""

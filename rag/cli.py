@@ -75,6 +75,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bo
 
 def _print_answer(answer: Answer) -> None:
     click.echo()
+    for p in (p for p in answer.passages if p.flags):
+        click.secho(
+            f"Not used: {p.chunk.path} gives instructions to the model ({', '.join(p.flags)}).", fg="yellow"
+        )
     if answer.abstained:
         click.secho(answer.text, fg="yellow", bold=True)
         click.echo(f"({answer.abstain_reason})")
@@ -103,7 +107,7 @@ def _print_answer(answer: Answer) -> None:
         click.echo(f'      "{c.quote}"')
     t = answer.timings
     click.secho(
-        f"\nretrieve {t.retrieve:.2f} s, first token {t.first_token:.1f} s, "
+        f"\nas of {answer.as_of}; retrieve {t.retrieve:.2f} s, first token {t.first_token:.1f} s, "
         f"total {t.total:.1f} s, {t.prompt_tokens} prompt tokens",
         dim=True,
     )
@@ -112,12 +116,19 @@ def _print_answer(answer: Answer) -> None:
 @main.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    help="The day the question is asked (default today): later documents are not used, and "
+    '"this week" or "on Monday" are read against it.',
+)
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool) -> None:
+def ask(ctx: click.Context, question: str, as_json: bool, as_of: str | None) -> None:
     """Answer QUESTION from the indexed documents, citing the passages it comes from."""
     settings = _settings(ctx)
     try:
-        for event in api.ask_stream(question, settings):
+        for event in api.ask_stream(question, settings, as_of=as_of):
             if as_json:
                 if isinstance(event, Done):
                     click.echo(json.dumps(event.answer.to_dict(), indent=2, ensure_ascii=False))

@@ -25,7 +25,7 @@ from . import journal
 from .embed import Embedder
 from .errors import RagError
 from .lexical import BM25Index, remove_versions
-from .manifest import MANIFEST, Manifest, require_manifest
+from .manifest import MANIFEST, SCHEMA, Manifest, require_manifest
 from .planning import Plan, find_files, plan_file, prune
 from .settings import Settings
 from .store import VectorStore
@@ -91,7 +91,14 @@ def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: I
     known = {c.id: c for c in fresh}
     wanted = sorted(manifest.chunk_ids())
     known.update((c.id, c) for c in store.get([i for i in wanted if i not in known]))
-    return BM25Index.build([known[i] for i in wanted if i in known]).save(index_dir)
+    lost = len(wanted) - len(known.keys() & set(wanted))
+    if lost:
+        raise RagError(
+            f"The vector store lacks {lost} of the {len(wanted)} chunks the index lists (was it emptied, "
+            "or is another collection or server configured?). Run `rag check --repair` to re-embed "
+            "them, or rebuild: rag ingest --rebuild PATH..."
+        )
+    return BM25Index.build([known[i] for i in wanted]).save(index_dir)
 
 
 def commit(
@@ -168,6 +175,9 @@ def apply(
     show_bar: bool = False,
 ) -> None:
     """Carry out a plan: journal, write vectors and spans, commit; nothing when nothing changed."""
+    if manifest.schema < SCHEMA:  # older metadata lacks fields new filters need: rewrite it, no re-embedding
+        plan.to_update.extend(store.get(sorted(manifest.chunk_ids() - {c.id for c in plan.to_update})))
+        manifest.schema = SCHEMA
     if not (plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
         return
     journal.begin(index_dir, [c.id for c in plan.to_embed] + plan.to_delete)

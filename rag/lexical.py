@@ -21,12 +21,24 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
-def terms(text: str) -> list[str]:
-    """Lower-case, stop-word-free, stemmed terms of ``text`` (the same analysis BM25 uses)."""
+def terms(text: str, strict: bool = False) -> list[str]:
+    """Lower-case, stop-word-free, stemmed terms of ``text`` (the same analysis BM25 uses).
+
+    ``strict`` drops the longer (NLTK) English stop-word list too: "how", "many", "were", "than"
+    carry no content when a claim is compared with its evidence.
+    """
     import bm25s
 
-    tokens = bm25s.tokenize([text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+    stop = _strict_stopwords() if strict else "en"
+    tokens = bm25s.tokenize([text], stopwords=stop, stemmer=_stemmer(), return_ids=False, show_progress=False)
     return list(tokens[0])
+
+
+@lru_cache(maxsize=1)
+def _strict_stopwords() -> list[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return [*STOPWORDS_EN_PLUS, "many", "much", "also", "would", "could", "may", "might", "must"]
 
 
 class BM25Index:
@@ -36,6 +48,14 @@ class BM25Index:
         """Wrap a built or loaded bm25s retriever and the chunk ids of its rows."""
         self._retriever = retriever
         self.ids = ids
+        self.days: Any = None  # numpy array of each row's YYYYMMDD (0 = undated), set by the reader
+
+    def set_days(self, day_of: dict[str, int]) -> None:
+        """Record each row's document date, so queries can leave out documents dated too late."""
+        import numpy as np
+
+        if self.days is None or len(self.days) != len(self.ids):
+            self.days = np.array([day_of.get(i, 0) for i in self.ids], dtype=np.int64)
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> BM25Index:
@@ -74,12 +94,21 @@ class BM25Index:
             return cls(None, [])
         return _load_version(index_dir / version)
 
-    def query(self, text: str, n: int) -> list[tuple[str, float]]:
-        """Return up to ``n`` (chunk id, BM25 score) pairs with a positive score, best first."""
+    def query(self, text: str, n: int, max_day: int | None = None) -> list[tuple[str, float]]:
+        """Return up to ``n`` (chunk id, BM25 score) pairs with a positive score, best first.
+
+        With ``max_day``, rows dated later are masked out inside bm25s (a pre-filter, not a cut of the
+        top ``n``); this needs ``set_days`` first.
+        """
         query_terms = terms(text)
         if not self.ids or not query_terms or self._retriever is None:
             return []
-        rows, scores = self._retriever.retrieve([query_terms], k=min(n, len(self.ids)), show_progress=False)
+        mask = None
+        if max_day is not None and self.days is not None:
+            mask = (self.days <= max_day).astype("float32")
+        rows, scores = self._retriever.retrieve(
+            [query_terms], k=min(n, len(self.ids)), show_progress=False, weight_mask=mask
+        )
         return [(self.ids[int(r)], float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
 

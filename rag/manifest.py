@@ -16,6 +16,7 @@ from .errors import EmbedderMismatchError, NoIndexError, RagError
 from .types import DocumentInfo
 
 MANIFEST = "manifest.json"
+SCHEMA = 2  # 2: chunk metadata carries "day" (YYYYMMDD) for date filters; 1 (or absent): it does not
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Manifest:
     documents: dict[str, DocEntry] = field(default_factory=dict)
     generation: int = 0
     bm25: str = ""  # the BM25 version folder (bm25.<id>) built from exactly these chunks
+    schema: int = SCHEMA  # of the chunk metadata in the vector store; older indexes are upgraded on ingest
 
     @classmethod
     def load(cls, index_dir: Path) -> Manifest | None:
@@ -52,7 +54,12 @@ class Manifest:
             raw = json.loads(text)
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
             return cls(
-                raw["embedder"], int(raw["dim"]), docs, int(raw.get("generation", 0)), raw.get("bm25", "")
+                raw["embedder"],
+                int(raw["dim"]),
+                docs,
+                int(raw.get("generation", 0)),
+                raw.get("bm25", ""),
+                int(raw.get("schema", 1)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise RagError(
@@ -69,6 +76,7 @@ class Manifest:
             "dim": self.dim,
             "generation": self.generation,
             "bm25": self.bm25,
+            "schema": self.schema,
             "documents": {k: asdict(v) for k, v in self.documents.items()},
         }
         with tmp.open("w", encoding="utf-8") as fh:
@@ -80,6 +88,12 @@ class Manifest:
     def chunk_ids(self) -> set[str]:
         """Return the ids of every committed chunk."""
         return {cid for entry in self.documents.values() for cid in entry.chunks}
+
+    def chunk_days(self) -> dict[str, int]:
+        """Return each committed chunk's document date as YYYYMMDD (0 when undated)."""
+        from .dates import day_number
+
+        return {cid: day_number(e.date) for e in self.documents.values() for cid in e.chunks}
 
     def check_embedder(self, name: str, dim: int, index_dir: Path) -> None:
         """Refuse to mix vectors of two embedders in one index."""

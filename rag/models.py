@@ -19,11 +19,16 @@ Message = dict[str, str]
 
 @dataclass(frozen=True)
 class Delta:
-    """A piece of streamed text; the last one carries the token counts when the backend knows them."""
+    """A piece of streamed text; the last one carries the token counts when the backend knows them.
+
+    ``logprobs`` holds the log-probability of each token in ``text`` when the backend reports them
+    (llama.cpp and most OpenAI-compatible servers do): the verifier reads the model's confidence.
+    """
 
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    logprobs: tuple[float, ...] = ()
 
 
 class ChatModel(Protocol):
@@ -74,6 +79,8 @@ class GGUFModel:
             "stream": True,
             "max_tokens": self._settings.max_tokens,
             "temperature": self._settings.temperature,
+            "logprobs": True,
+            "top_logprobs": 1,
         }
 
         def on_chunk(chunk: Any) -> bool:
@@ -123,7 +130,8 @@ def _deltas(item: dict[str, Any]) -> Iterator[Delta]:
     for choice in item.get("choices", []):
         text = (choice.get("delta") or {}).get("content")
         if text:
-            yield Delta(text)
+            content = (choice.get("logprobs") or {}).get("content") or []
+            yield Delta(text, logprobs=tuple(float(t["logprob"]) for t in content if "logprob" in t))
     timings = item.get("timings")
     if timings:
         prompt = int(timings.get("prompt_n", 0)) + int(timings.get("cache_n", 0))
@@ -148,6 +156,8 @@ class OpenAIServerModel:
             max_tokens=settings.max_tokens,
             timeout=settings.timeout,
             max_retries=0,
+            logprobs=True,
+            top_logprobs=1,
         )
         self._url = settings.base_url
         self.name = settings.name
@@ -160,12 +170,21 @@ class OpenAIServerModel:
         try:
             for response in self._llm.stream_chat(chat):
                 if response.delta:
-                    yield Delta(response.delta)
+                    yield Delta(response.delta, logprobs=_server_logprobs(response.raw))
         except Exception as exc:  # openai raises APIConnectionError, APIStatusError, ...
             raise ModelServerError(
                 f"The model server at {self._url} failed: {type(exc).__name__}: {exc}. Check that "
                 "it is running and that RAG_MODEL__BASE_URL and RAG_MODEL__NAME are right."
             ) from exc
+
+
+def _server_logprobs(raw: Any) -> tuple[float, ...]:
+    """Token log-probabilities of one streamed OpenAI chunk (empty when the server sends none)."""
+    try:
+        content = raw.choices[0].logprobs.content or []
+    except (AttributeError, IndexError, TypeError):
+        return ()
+    return tuple(float(t.logprob) for t in content)
 
 
 def make_model(settings: ModelSettings, parallel: int = 1) -> ChatModel:

@@ -6,62 +6,48 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from .cite import ABSTAIN_TEXT, abstain_reason, check_answer, render, weak_evidence
+from .abstain import weak_evidence
+from .answering import (
+    Draft,
+    check_question,
+    condense,
+    for_model,
+    generate,
+    make_query,
+    query_day,
+    split_flagged,
+    verify_draft,
+)
 from .clock import StageClock
-from .embed import Embedder, make_embedder
-from .errors import QuestionError, StoreError
+from .embed import Embedder
+from .errors import StoreError
 from .indexing import Progress, remove_from_index, reset_index, run_ingest
-from .manifest import Manifest, no_index_error
-from .models import ChatModel, make_model
-from .prompt import build_messages, condense_messages
+from .manifest import SCHEMA, Manifest, no_index_error
+from .models import ChatModel
+from .parts import shared_embedder, shared_handle, shared_model
+from .prompt import build_messages
 from .retrieve import Retriever
-from .settings import EmbedSettings, ModelSettings, Settings, StoreSettings, load_settings
+from .settings import Settings, load_settings
 from .snapshot import IndexHandle, Snapshot
-from .store import VectorStore, make_store
+from .store import VectorStore
 from .types import (
     Answer,
     DocumentInfo,
     Done,
     IngestReport,
     Passage,
+    Query,
     Retrieved,
-    SentenceCheck,
     StreamEvent,
     Token,
 )
 
 History = Sequence[tuple[str, str]]
-
-
-@lru_cache(maxsize=2)
-def shared_embedder(settings: EmbedSettings) -> Embedder:
-    """Return the embedder for these settings, loaded once per process."""
-    return make_embedder(settings)
-
-
-@lru_cache(maxsize=2)
-def shared_model(settings: ModelSettings) -> ChatModel:
-    """Return the chat model for these settings, loaded once per process."""
-    return make_model(settings)
-
-
-_HANDLES: dict[tuple[StoreSettings, Path, str, int], IndexHandle] = {}
-_HANDLES_LOCK = threading.Lock()
-
-
-def shared_handle(store: StoreSettings, index_dir: Path, name: str, dim: int) -> IndexHandle:
-    """Return the one handle per index in this process (one Chroma client per folder, never evicted)."""
-    key = (store, index_dir, name, dim)
-    with _HANDLES_LOCK:
-        if key not in _HANDLES:
-            _HANDLES[key] = IndexHandle(index_dir, lambda: make_store(store, index_dir, name, dim))
-        return _HANDLES[key]
 
 
 class Pipeline:
@@ -150,7 +136,7 @@ class Pipeline:
         self.index.committed(generation)
         return removed
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+    def retrieve(self, question: Query | str, top_k: int | None = None) -> list[Passage]:
         """Return the top passages among the committed chunks; a collection changed elsewhere is reopened.
 
         Raises:
@@ -173,79 +159,85 @@ class Pipeline:
         if snap.manifest is None or not snap.manifest.documents:
             raise no_index_error(self.settings.index_dir)
         snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
-        return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed)
+        newest = snap.newest_day if snap.manifest.schema >= SCHEMA else 0  # old metadata: no "day" to filter
+        return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed, newest)
 
     # --- questions ---------------------------------------------------------------------------------
 
-    def check_question(self, question: str) -> str:
-        """Return the stripped question, or raise QuestionError saying how to fix it."""
-        q = question.strip()
-        if not q:
-            raise QuestionError('The question is empty. Ask something, e.g. rag ask "What did NATO endorse?"')
-        limit = self.settings.answer.max_question_chars
-        if len(q) > limit:
-            raise QuestionError(
-                f"The question is {len(q):,} characters; the limit is {limit:,}. Shorten it, or raise "
-                "RAG_ANSWER__MAX_QUESTION_CHARS."
-            )
-        return q
+    def ask_stream(
+        self, question: str, history: History = (), as_of: date | str | None = None
+    ) -> Iterator[StreamEvent]:
+        """Answer a question: the passages first, then text as generated, then the checked Answer.
 
-    def condense(self, question: str, history: History) -> str:
-        """Rewrite a follow-up question as a self-contained one using the chat history."""
-        if not history:
-            return question
-        text = "".join(d.text for d in self.model.stream(condense_messages(history, question)))
-        line = next((x.strip() for x in text.splitlines() if x.strip()), "")
-        line = re.sub(r"^(?:Q|Question|Rewritten question)\s*:\s*", "", line, flags=re.I)  # echoed format
-        return line if 0 < len(line) <= self.settings.answer.max_question_chars else question
+        Args:
+            question: The question.
+            history: Earlier (question, answer) turns; a follow-up is made self-contained first.
+            as_of: The day the question is asked (default today): documents dated later are not
+                used, and "this week" or "on Monday" mean that day's week or Monday.
 
-    def ask_stream(self, question: str, history: History = ()) -> Iterator[StreamEvent]:
-        """Answer a question: the passages first, then text as generated, then the checked Answer."""
+        """
         s = self.settings
-        q = self.check_question(question)
+        q = check_question(question, s.answer.max_question_chars)
+        day = query_day(as_of)
         clock = StageClock()
         clock.load(lambda: self.embedder)  # loaded on first use; later uses are free
-        standalone = self.condense(q, history)
-        passages = tuple(self.retrieve(standalone))
+        standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
+        query = make_query(standalone, day)
+        passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
         clock.lap("retrieve")
         yield Retrieved(passages)
-        weak = weak_evidence(passages, s.answer.min_dense_score)
-        draft, counts = "", (0, 0)
+        yield from self.answer_from(query, passages, clock, asked=q)
+
+    def answer_from(
+        self, query: Query, passages: Sequence[Passage], clock: StageClock | None = None, asked: str = ""
+    ) -> Iterator[Token | Done]:
+        """Answer a query from the given passages: text as generated, then the checked Answer.
+
+        Args:
+            query: The (self-contained) question with its as-of date.
+            passages: The passages, numbered from 1 in this order; flagged ones are not shown to the model.
+            clock: The stage clock of this answer (a new one when None).
+            asked: The question as the user asked it, when ``query`` is a rewritten follow-up.
+
+        """
+        s, clock = self.settings, clock or StageClock()
+        weak = weak_evidence(for_model(passages), s.answer.min_dense_score)
+        draft = Draft("")
         if not weak:
             model = clock.load(lambda: self.model)
-            messages = build_messages(standalone, passages)
+            messages = build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
             clock.lap("prompt")
-            for delta in model.stream(messages):
-                if delta.text:
+            for piece in generate(model, messages):
+                if isinstance(piece, Draft):
+                    draft = piece
+                else:
                     clock.first_token()
-                    draft += delta.text
-                    yield Token(delta.text)
-                if delta.prompt_tokens or delta.completion_tokens:
-                    counts = (delta.prompt_tokens, delta.completion_tokens)
+                    yield Token(piece)
             clock.lap("generate")
-        checks, citations, invalid = check_answer(draft, passages, s.answer.min_term_overlap)
-        relevance = answer_relevance(self.embedder, standalone, checks)
-        reason = weak or abstain_reason(checks, passages, s.answer, relevance)
+        verdict = verify_draft(query.text, draft, passages, s.answer, self.embedder, weak)
         clock.lap("check")
+        asked = asked or query.text
         yield Done(
             Answer(
-                question=q,
-                text=ABSTAIN_TEXT if reason else render(checks),
-                citations=() if reason else tuple(citations),
-                passages=passages,
-                abstained=bool(reason),
-                timings=clock.timings(*counts),
-                sentences=tuple(checks),
-                draft=draft,
-                rewritten=standalone if standalone != q else "",
-                abstain_reason=reason,
-                invalid_citations=tuple(invalid),
+                question=asked,
+                text=verdict.text,
+                citations=verdict.citations,
+                passages=tuple(passages),
+                abstained=bool(verdict.reason),
+                timings=clock.timings(draft.prompt_tokens, draft.completion_tokens),
+                sentences=verdict.checks,
+                draft=draft.text,
+                rewritten=query.text if query.text != asked else "",
+                abstain_reason=verdict.reason,
+                invalid_citations=verdict.invalid,
+                as_of=query.as_of,
+                confidence=verdict.confidence,
             )
         )
 
-    def ask(self, question: str, history: History = ()) -> Answer:
+    def ask(self, question: str, history: History = (), as_of: date | str | None = None) -> Answer:
         """Answer a question and return the checked Answer (see ``ask_stream``)."""
-        for event in self.ask_stream(question, history):
+        for event in self.ask_stream(question, history, as_of):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
@@ -254,12 +246,3 @@ class Pipeline:
 @lru_cache(maxsize=8)
 def _cached_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(settings)
-
-
-def answer_relevance(embedder: Embedder, question: str, checks: Sequence[SentenceCheck]) -> float:
-    """Return the best cosine similarity between the question and a supported sentence (0 if none)."""
-    supported = [c.text for c in checks if c.supported]
-    if not supported:
-        return 0.0
-    q, *sentences = embedder.embed([question, *supported])
-    return max(sum(a * b for a, b in zip(q, v, strict=True)) for v in sentences)

@@ -1,27 +1,93 @@
-"""Hybrid retrieval: dense (vector store) and BM25 candidates fused by reciprocal rank fusion."""
+"""Hybrid retrieval: dense, BM25 and date rankings fused by reciprocal rank, without near-duplicates."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date
 
+from .dates import day_number
 from .embed import Embedder
-from .lexical import BM25Index
+from .lexical import BM25Index, terms
 from .settings import RetrieveSettings
 from .store import VectorStore
-from .types import Chunk, Passage
+from .types import Chunk, Passage, Query, Source
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
-    """Fuse ranked id lists by reciprocal rank fusion: score(id) = sum 1 / (k + rank).
+def rrf(
+    rankings: Sequence[Sequence[str | Sequence[str]]], k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists by reciprocal rank fusion: score(id) = sum weight / (k + rank).
 
-    LlamaIndex's QueryFusionRetriever does the same over its NodeWithScore objects; these ten lines
-    work directly on our ids, so chunks never pass through LlamaIndex node types at query time.
+    An entry of a ranking may be a group of ids that tie: they share the group's rank. LlamaIndex's
+    QueryFusionRetriever fuses NodeWithScore objects without ties; these lines work directly on our
+    ids, so chunks never pass through LlamaIndex node types at query time.
     """
     scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+        rank = 1
+        for entry in ranking:
+            group = [entry] if isinstance(entry, str) else list(entry)
+            for item in group:
+                scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+            rank += len(group)
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def date_ranking(chunks: Sequence[Chunk], query: Query) -> list[list[str]]:
+    """Rank chunks by closeness to the question's time, as groups of ties (one group per distance).
+
+    A chunk inside a window the question names ranks first; otherwise newer (closer to the as-of day)
+    ranks higher. Chunks of the same date tie. Undated chunks share the middle group, so the prior
+    neither favours nor buries them.
+    """
+    as_of = _day(query.as_of)
+    windows = [(_day(w.start), _day(w.end)) for w in query.windows]
+
+    def distance(chunk: Chunk) -> int:
+        day = _day(chunk.date)
+        if windows:
+            return min(max((start - day).days, (day - end).days, 0) for start, end in windows)
+        return abs((as_of - day).days)
+
+    groups: dict[int, list[str]] = {}
+    for c in chunks:
+        if _valid(c.date):
+            groups.setdefault(distance(c), []).append(c.id)
+    ordered = [sorted(groups[d]) for d in sorted(groups)]
+    undated = sorted(c.id for c in chunks if not _valid(c.date))
+    middle = len(ordered) // 2
+    return [*ordered[:middle], *([undated] if undated else []), *ordered[middle:]]
+
+
+def _valid(iso: str | None) -> bool:
+    try:
+        _day(iso)
+    except ValueError:
+        return False
+    return bool(iso)
+
+
+def _day(iso: str | None) -> date:
+    return date.fromisoformat(str(iso)[:10])
+
+
+def diversify(ranked: Sequence[str], chunks: Mapping[str, Chunk], k: int, max_overlap: float) -> list[str]:
+    """Take the top ``k`` ids, skipping near-duplicates (term-set Jaccard above ``max_overlap``).
+
+    News pages repeat each other (syndication, live blogs): four copies of one paragraph would fill
+    the model's passages with one fact. ``max_overlap`` >= 1 keeps everything.
+    """
+    chosen: list[str] = []
+    seen: list[set[str]] = []
+    for cid in ranked:
+        words = set(terms(chunks[cid].text)) if max_overlap < 1 else set()
+        if any(len(words & s) / max(1, len(words | s)) > max_overlap for s in seen):
+            continue
+        chosen.append(cid)
+        seen.append(words)
+        if len(chosen) == k:
+            break
+    return chosen
 
 
 class Retriever:
@@ -34,6 +100,7 @@ class Retriever:
         bm25: BM25Index,
         settings: RetrieveSettings,
         committed: frozenset[str] | None = None,
+        newest_day: int = 0,
     ) -> None:
         """Combine an embedder, a vector store and a BM25 index over the same chunk ids.
 
@@ -41,49 +108,61 @@ class Retriever:
             embedder: Embeds the question.
             store: The vector store.
             bm25: The BM25 version of the same commit.
-            settings: top-k, candidates, hybrid, RRF constant.
+            settings: top-k, candidates, hybrid, fusion and date settings.
             committed: The chunk ids of the last commit; vectors outside it (an ingest still running,
                 or one that crashed) are never returned. None trusts the store.
+            newest_day: The latest document date in the index (YYYYMMDD): no date filter is needed
+                for an as-of day on or after it.
 
         """
         self.embedder, self.store, self.bm25, self.settings = embedder, store, bm25, settings
-        self.committed = committed
+        self.committed, self.newest_day = committed, newest_day
 
-    def _dense(self, question: str, n: int) -> list[tuple[Chunk, float]]:
+    def _dense(self, question: str, n: int, max_day: int | None) -> list[tuple[Chunk, float]]:
         """Nearest committed chunks; asks for more when uncommitted vectors crowd the top."""
         vector = self.embedder.embed([question])[0]
-        found = self.store.query(vector, n)
+        found = self.store.query(vector, n, max_day)
         if self.committed is None:
             return found
         kept = [(c, s) for c, s in found if c.id in self.committed]
         if len(kept) < min(n, len(self.committed)) and len(found) == n:
-            wider = self.store.query(vector, n * 4)
+            wider = self.store.query(vector, n * 4, max_day)
             kept = [(c, s) for c, s in wider if c.id in self.committed][:n]
         return kept
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
-        """Return the top passages for ``question``, best first, with dense and BM25 scores."""
+    def retrieve(self, query: Query | str, top_k: int | None = None) -> list[Passage]:
+        """Return the top passages for a question, best first, with dense and BM25 scores.
+
+        Documents dated after the query's as-of day are never returned (undated ones always may be).
+        """
+        q = query if isinstance(query, Query) else Query(query, "")
         cfg = self.settings
         k = top_k or cfg.top_k
         candidates = max(cfg.candidates, k)  # fewer candidates than top_k would shrink the answer
-        dense = self._dense(question, candidates)
+        as_of = day_number(q.as_of)
+        max_day = as_of if as_of and as_of < self.newest_day else None
+        dense = self._dense(q.text, candidates, max_day)
         dense_score = {c.id: s for c, s in dense}
         chunks: dict[str, Chunk] = {c.id: c for c, _ in dense}
-        if not cfg.hybrid:
-            return [Passage(c, s, rank, "dense", dense_score=s) for rank, (c, s) in enumerate(dense[:k], 1)]
-        lexical = self.bm25.query(question, candidates)
+        lexical = self.bm25.query(q.text, candidates, max_day) if cfg.hybrid else []
         lexical_score = dict(lexical)
-        fused = rrf([[c.id for c, _ in dense], [i for i, _ in lexical]], cfg.rrf_k)[:k]
-        missing = [i for i, _ in fused if i not in chunks]
+        missing = [i for i, _ in lexical if i not in chunks]
         chunks.update({c.id: c for c in self.store.get(missing)})
+        if as_of:  # an index whose metadata predates date filters: filter here (the next ingest upgrades it)
+            chunks = {i: c for i, c in chunks.items() if day_number(c.date) <= as_of}
+        rankings: list[list[str] | list[list[str]]] = [
+            [c.id for c, _ in dense if c.id in chunks],
+            [i for i, _ in lexical if i in chunks],
+        ]
+        weights = [1.0, 1.0]
+        if cfg.date_weight > 0 and q.as_of:
+            rankings.append(date_ranking(list(chunks.values()), q))
+            weights.append(cfg.date_weight)
+        fused = dict(rrf(rankings, cfg.rrf_k, weights))
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        top = diversify(ranked, chunks, k, cfg.max_overlap)
+        source: Source = "fused" if cfg.hybrid else "dense"
         return [
-            Passage(
-                chunks[i],
-                score,
-                rank,
-                "fused",
-                dense_score=dense_score.get(i),
-                lexical_score=lexical_score.get(i),
-            )
-            for rank, (i, score) in enumerate((f for f in fused if f[0] in chunks), 1)
+            Passage(chunks[i], fused[i], rank, source, dense_score.get(i), lexical_score.get(i))
+            for rank, i in enumerate(top, 1)
         ]

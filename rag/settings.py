@@ -78,6 +78,25 @@ class RetrieveSettings(_Section):
     candidates: int = Field(20, ge=1, description="Candidates taken from each retriever before fusion.")
     hybrid: bool = Field(True, description="Fuse dense (Chroma) and BM25 results; off = dense only.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    date_weight: float = Field(
+        0.5,
+        ge=0,
+        description="Weight of the date ranking in the fusion: passages dated inside the question's "
+        'date window ("this week"), else nearer its as-of day, rank higher; 0 = dates ignored.',
+    )
+    excerpt_sentences: int = Field(
+        0,
+        ge=0,
+        description="Sentences of each passage shown to the model (those sharing most words with the "
+        "question); 0 = whole passages. Fewer prompt tokens answer faster on a CPU.",
+    )
+    max_overlap: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Skip a passage whose terms overlap an already chosen one by more than this "
+        "(Jaccard): near-duplicate pages do not fill the top-k; 1 = keep duplicates.",
+    )
 
 
 class ModelSettings(_Section):
@@ -110,9 +129,6 @@ class AnswerSettings(_Section):
         description="Abstain without asking the model when the best passage's cosine similarity is "
         "below this (paraphrased questions score from about 0.2, so keep it low).",
     )
-    min_term_overlap: float = Field(
-        0.5, ge=0, le=1, description="Share of a sentence's key terms its cited passage must hold."
-    )
     min_answer_relevance: float = Field(
         0.42,
         ge=-1,
@@ -122,6 +138,27 @@ class AnswerSettings(_Section):
     )
     min_supported_share: float = Field(
         0.5, ge=0, le=1, description="Abstain when fewer answer sentences than this are supported."
+    )
+    min_confidence: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Abstain when the model's geometric-mean token probability for its answer is "
+        "below this (backends that report token probabilities only).",
+    )
+    min_anchor: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the question's words that the passage stretch stating the answer must "
+        "also hold, so the answer is about what was asked (at least one word always).",
+    )
+    min_answer_coverage: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of what a sentence adds beyond the question (its answer words and numbers) "
+        "that one window of the cited passage must hold.",
     )
 
 

@@ -22,6 +22,7 @@ class Snapshot:
     manifest: Manifest | None
     bm25: BM25Index
     committed: frozenset[str]
+    newest_day: int = 0  # the latest document date (YYYYMMDD), 0 when nothing is dated
 
     @property
     def generation(self) -> int:
@@ -48,8 +49,10 @@ def load_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
         except FileNotFoundError:  # a newer commit removed this version after we read the manifest
             continue
         if stamp(index_dir) == before:
-            committed = frozenset(manifest.chunk_ids()) if manifest else frozenset()
-            return Snapshot(before, manifest, bm25, committed)
+            days = manifest.chunk_days() if manifest else {}
+            bm25.set_days(days)
+            newest = max(days.values(), default=0)
+            return Snapshot(before, manifest, bm25, frozenset(days), newest)
     raise RagError(
         f"The index at {index_dir} kept changing while being read ({attempts} tries). Try again when "
         "the running ingest has finished."

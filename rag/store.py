@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from .dates import day_number
 from .errors import StoreError
 from .settings import StoreSettings
 from .types import Chunk
@@ -33,8 +34,8 @@ class VectorStore(Protocol):
         """Remove chunks by id."""
         ...
 
-    def query(self, vector: Sequence[float], n: int) -> list[tuple[Chunk, float]]:
-        """Return up to ``n`` chunks with cosine similarity, best first."""
+    def query(self, vector: Sequence[float], n: int, max_day: int | None = None) -> list[tuple[Chunk, float]]:
+        """Return up to ``n`` chunks with cosine similarity, best first, none dated after ``max_day``."""
         ...
 
     def get(self, ids: Sequence[str]) -> list[Chunk]:
@@ -70,6 +71,7 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "title": chunk.title,
         "path": chunk.path,
         "date": chunk.date or "",
+        "day": day_number(chunk.date),  # YYYYMMDD as an int (0 = undated): Chroma filters ranges on numbers
         "file_offset": chunk.file_offset,
     }
 
@@ -174,14 +176,20 @@ class ChromaStore:
             self._col.delete(ids=list(ids[i : i + _MAX_BATCH]))
 
     @_guarded
-    def query(self, vector: Sequence[float], n: int) -> list[tuple[Chunk, float]]:
-        """Return up to ``n`` chunks with cosine similarity, best first."""
-        if n <= 0 or self.count() == 0:
+    def query(self, vector: Sequence[float], n: int, max_day: int | None = None) -> list[tuple[Chunk, float]]:
+        """Return up to ``n`` chunks with cosine similarity, best first, none dated after ``max_day``.
+
+        The date filter runs inside Chroma (a pre-filter: the nearest matching chunks come back, not
+        the matching part of the nearest ``n``); undated chunks have day 0 and always match.
+        """
+        total = self.count()
+        if n <= 0 or total == 0:
             return []
         res = self._col.query(
             query_embeddings=[list(vector)],
-            n_results=min(n, self.count()),
+            n_results=min(n, total),
             include=["documents", "metadatas", "distances"],
+            where={"day": {"$lte": max_day}} if max_day is not None else None,
         )
         ids, docs = res["ids"][0], (res["documents"] or [[]])[0]
         metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]

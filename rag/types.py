@@ -51,7 +51,11 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its scores; ``rank`` is 1-based within one retrieval."""
+    """A retrieved chunk with its scores; ``rank`` is 1-based within one retrieval.
+
+    ``flags`` marks passages to distrust, e.g. ``"instructions"`` for text that addresses the model
+    ("ignore previous instructions", "answer with ..."): shown to the user, never evidence.
+    """
 
     chunk: Chunk
     score: float
@@ -59,6 +63,25 @@ class Passage:
     source: Source
     dense_score: float | None = None
     lexical_score: float | None = None
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Days a question refers to ("this week", "in March"), as inclusive ISO dates."""
+
+    start: str
+    end: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as retrieval and the prompt see it: text, the day it is asked, the dates it names."""
+
+    text: str
+    as_of: str  # ISO date; passages dated later are not used
+    windows: tuple[DateWindow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,62 +143,14 @@ class Answer:
     rewritten: str = ""  # the self-contained question searched for, when a follow-up was rewritten
     abstain_reason: str = ""
     invalid_citations: tuple[int, ...] = ()
+    as_of: str = ""  # the day the question was asked (ISO); later documents were not used
+    confidence: float | None = None  # the verifier's score for the answer (None when abstained early)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by ``rag ask --json``."""
-        return {
-            "question": self.question,
-            "rewritten": self.rewritten,
-            "answer": self.text,
-            "abstained": self.abstained,
-            "abstain_reason": self.abstain_reason,
-            "citations": [citation_dict(c) for c in self.citations],
-            "passages": [passage_dict(p) for p in self.passages],
-            "sentences": [asdict(s) for s in self.sentences],
-            "invalid_citations": list(self.invalid_citations),
-            "draft": self.draft,
-            "timings": asdict(self.timings),
-        }
+        from .jsonshape import answer_dict
 
-
-def _source_dict(c: Chunk) -> dict[str, Any]:
-    """Where a chunk comes from, for JSON output: document, title, date, spans and text."""
-    return {
-        "doc": c.path,
-        "title": c.title,
-        "date": c.date,
-        "start": c.start,
-        "end": c.end,
-        "file_start": c.file_span[0],
-        "file_end": c.file_span[1],
-        "text": c.text,
-    }
-
-
-def passage_dict(p: Passage) -> dict[str, Any]:
-    """Flatten a passage for JSON output."""
-    scores = {
-        "rank": p.rank,
-        "score": p.score,
-        "dense_score": p.dense_score,
-        "lexical_score": p.lexical_score,
-    }
-    return {"id": p.chunk.id, **scores, **_source_dict(p.chunk)}
-
-
-def citation_dict(c: Citation) -> dict[str, Any]:
-    """Flatten a citation for JSON output."""
-    return {
-        "n": c.n,
-        "passage_id": c.passage.chunk.id,
-        **_source_dict(c.passage.chunk),
-        "quote": c.quote,
-        "quote_start": c.quote_start,
-        "quote_end": c.quote_end,
-        "sentence": c.sentence,
-        "supported": c.supported,
-        "inferred": c.inferred,
-    }
+        return answer_dict(self)
 
 
 @dataclass(frozen=True)
@@ -251,6 +226,8 @@ class GoldItem:
     evidence: str | None = None
     choices: tuple[str, ...] = ()
     kind: str = ""
+    date: str = ""  # the day the question is asked (its "as of"); empty = today
+    explanation: str = ""  # a text that states the answer (e.g. a quiz's explanation), for the oracle
 
     @property
     def answerable(self) -> bool:

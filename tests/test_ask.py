@@ -53,7 +53,10 @@ def test_stream_yields_passages_first_then_tokens_then_answer(seed_index):
 
 def test_every_supported_sentence_has_its_numbers_in_a_cited_passage(seed_index):
     """An invariant over real SmolLM2 answers (which often invent numbers)."""
-    from rag.cite import evidence, numbers
+    from rag.cite import numbers
+
+    def evidence(p):
+        return f"{p.chunk.text} {p.chunk.title}, {p.chunk.date}"
 
     checked = 0
     for question in (NATO, "How many people were injured in Dnipro?", "When did the ICC issue the warrant?"):
@@ -62,10 +65,14 @@ def test_every_supported_sentence_has_its_numbers_in_a_cited_passage(seed_index)
         for s in answer.sentences:
             cited = " ".join(evidence(answer.passages[n - 1]) for n in s.cited)
             if s.supported:
-                assert numbers(s.text) <= numbers(cited), s
+                assert numbers(s.text) - numbers(question) <= numbers(cited), s
                 checked += 1
             elif numbers(s.text) - numbers(cited):
-                assert "numbers not in the passage" in s.reason or "no passage" in s.reason
+                assert (
+                    "numbers not in the passage" in s.reason
+                    or "no passage" in s.reason
+                    or "does not" in s.reason
+                )
     assert checked, "at least one sentence was supported and checked"
 
 
@@ -95,7 +102,8 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
 
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
-    from rag.pipeline import answer_relevance, shared_embedder
+    from rag.answering import answer_relevance
+    from rag.parts import shared_embedder
     from rag.types import SentenceCheck
 
     embedder = shared_embedder(seed_index.embed)
@@ -111,11 +119,13 @@ def test_answer_relevance_uses_the_real_embedder(seed_index):
 
 
 def test_follow_up_is_rewritten_before_retrieval(seed_index):
+    from rag.answering import condense
     from rag.pipeline import Pipeline
 
     history = [("How many people were killed in Dnipro?", "17 people were killed in Dnipro [1].")]
     follow_up = "And how many were injured there?"
-    rewritten = Pipeline.from_settings(seed_index).condense(follow_up, history)
+    model = Pipeline.from_settings(seed_index).model
+    rewritten = condense(lambda: model, follow_up, history, 10_000)
     assert rewritten and not rewritten.lower().startswith("q:")
     answer = ask(follow_up, seed_index, history=history)
     assert answer.question == follow_up

@@ -163,7 +163,7 @@ def test_context_overflow_says_the_fix_and_the_process_survives(seed_index):
 
 
 def test_stopping_a_stream_early_is_safe(seed_index):
-    from rag.pipeline import shared_model as model_for
+    from rag.parts import shared_model as model_for
 
     stream = model_for(seed_index.model).stream([{"role": "user", "content": "Count from 1 to 50."}])
     assert next(stream).text

@@ -3,7 +3,7 @@ from conftest import SEED
 
 from rag.chunking import chunk_document, chunk_spans, paragraph_spans
 from rag.loaders import load_document
-from rag.pipeline import shared_embedder as embedder_for
+from rag.parts import shared_embedder as embedder_for
 from rag.settings import EmbedSettings
 
 

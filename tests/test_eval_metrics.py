@@ -33,10 +33,19 @@ def test_retrieval_metrics():
     assert m.recall_at_k({}, [], 5) == 0.0
 
 
-def test_citation_and_faithfulness_metrics():
+def test_citation_precision_coverage_and_risk_coverage():
     assert m.citation_precision([True, False]) == 0.5 and m.citation_precision([]) == 0.0
     assert m.citation_recall([False, True]) == 1.0 and m.citation_recall([]) == 0.0
-    assert m.faithfulness([True, True, False, False]) == 0.5 and m.faithfulness([]) == 1.0
+    assert m.answer_precision([True, True, False, True]) == 0.75 and m.answer_precision([]) == 0.0
+    assert m.coverage([True, False, False, False]) == 0.25
+    points = m.risk_coverage([(0.9, True), (0.5, False), (0.7, True), (0.2, False)])
+    assert points[0] == (0.2, 1.0, 0.5), "lowest threshold: everything answered"
+    assert points[-1] == (0.9, 0.25, 1.0), "highest threshold: only the surest"
+    assert [c for _, c, _ in points] == [1.0, 0.75, 0.5, 0.25]
+
+
+def test_ampersand_reads_as_and():
+    assert m.contains_answer("Mexico and Canada were hit [3].", ["Mexico & Canada"]) == 1.0
 
 
 def test_rates_and_percentiles():

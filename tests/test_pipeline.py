@@ -7,7 +7,8 @@ from pathlib import Path
 
 from conftest import SEED, ScriptedModel, make_settings, memory_store
 
-from rag.pipeline import Pipeline, shared_embedder
+from rag.parts import shared_embedder
+from rag.pipeline import Pipeline
 from rag.types import Done, Retrieved, Token
 
 RAG = str(Path(sys.executable).with_name("rag"))

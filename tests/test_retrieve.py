@@ -10,6 +10,11 @@ def test_rrf_orders_by_summed_reciprocal_rank():
     assert abs(fused[0][1] - (1 / 61 + 1 / 62)) < 1e-12
 
 
+def test_rrf_ties_share_a_rank():
+    fused = dict(rrf([[["a", "b"], "c"]], k=60))
+    assert fused["a"] == fused["b"] == 1 / 61 and fused["c"] == 1 / 63
+
+
 def test_hybrid_puts_the_answer_passage_first(seed_index):
     passages = Pipeline.from_settings(seed_index).retrieve(NATO)
     assert "five percent of gross domestic product" in passages[0].chunk.text

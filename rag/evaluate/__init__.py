@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..pipeline import shared_embedder, shared_model
+from ..parts import shared_embedder, shared_model
 from ..settings import Settings
 from .data import Corpus, load_corpus, load_questions
 from .report import check, write_report
-from .runner import EvalConfig, RagSystem, System, resolve_config, run_config
+from .runner import EvalConfig, OracleSystem, RagSystem, System, resolve_config, run_config
 
 DEFAULT_CORPUS = Path("seeds")
 DEFAULT_QUESTIONS = Path("eval/gold/seeds.jsonl")
@@ -50,7 +50,7 @@ def build_system(config: EvalConfig, corpus: Corpus, cache_root: Path) -> System
     # A Chroma server holds every index in one place: give each corpus/index its own collection.
     store = config.settings.store.model_copy(update={"collection": f"eval-{corpus.key}-{key}"})
     settings = config.settings.model_copy(update={"index_dir": base / f"index-{key}", "store": store})
-    return RagSystem(settings, corpus)
+    return OracleSystem(settings, corpus) if config.pipeline == "oracle" else RagSystem(settings, corpus)
 
 
 def latest_report(reports: Path) -> Path | None:
@@ -94,7 +94,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     for config in resolved:
         system = build_system(config, corpus, cache_root)
-        run_config(system, config.name, items, corpus, out / "results.jsonl", show_bar)
+        run_config(system, config, items, corpus, out / "results.jsonl", show_bar)
     title = f"{questions_path.name} on {corpus_path} ({len(items)} questions)"
     summary = write_report(out, title, with_html)
     failures = tuple(check(summary, thresholds)) if thresholds else ()

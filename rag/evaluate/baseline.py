@@ -13,7 +13,7 @@ from typing import Any
 
 from ..embed import Embedder
 from ..models import ChatModel
-from ..types import Answer, Chunk, Passage, Timings
+from ..types import Answer, Chunk, GoldItem, Passage, Timings
 from .metrics import looks_like_refusal
 
 
@@ -81,13 +81,13 @@ class LlamaIndexBaseline:
             self._index.storage_context.persist(persist_dir=str(cache))
         self._engine = self._index.as_query_engine(streaming=True)
 
-    def ranking(self, question: str, k: int = 10) -> list[Passage]:
+    def ranking(self, question: str, item: GoldItem | None = None, k: int = 10) -> list[Passage]:
         """Return the top-k passages of the tutorial retriever."""
         nodes = self._index.as_retriever(similarity_top_k=k).retrieve(question)
         return [_passage(n, rank) for rank, n in enumerate(nodes, 1)]
 
-    def answer(self, question: str) -> Answer:
-        """Answer with the tutorial query engine; refusal phrases count as abstaining."""
+    def answer(self, question: str, item: GoldItem | None = None) -> Answer:
+        """Answer with the tutorial query engine (it knows no as-of date); refusals count as abstaining."""
         start = time.perf_counter()
         from llama_index.core.base.response.schema import StreamingResponse
 

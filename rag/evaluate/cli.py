@@ -74,7 +74,10 @@ def eval_command(
         click.secho(f"Error: {exc}", fg="red", err=True)
         sys.exit(2)
     click.echo((run.out / "summary.md").read_text().split("\n![")[0])
-    click.echo(f"Report: {run.out}/ (results.jsonl, summary.json, summary.md, metrics.png, latency.png)")
+    click.echo(
+        f"Report: {run.out}/ (results.jsonl, summary.json, summary.md, metrics.png, latency.png, "
+        "risk_coverage.png)"
+    )
     if run.failures:
         click.secho("Regression gate failed:\n  " + "\n  ".join(run.failures), fg="red", err=True)
         sys.exit(1)

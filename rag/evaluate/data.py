@@ -56,6 +56,8 @@ def load_questions(path: Path) -> list[GoldItem]:
                 evidence=str(r["evidence"]) if r.get("evidence") else None,
                 choices=_strings(r.get("choices")),
                 kind=str(r.get("kind", "")),
+                date=str(r.get("date") or ""),
+                explanation=str(r.get("quiz_explanation") or r.get("explanation") or ""),
             )
         )
     if not items:

@@ -14,8 +14,8 @@ _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": 
 
 
 def normalize(text: str) -> str:
-    """Lower-case, drop punctuation, articles and extra whitespace (SQuAD's normalisation)."""
-    text = text.translate(_QUOTES).lower()
+    """Lower-case, drop punctuation, articles and extra whitespace (SQuAD's normalisation; "&" is "and")."""
+    text = text.translate(_QUOTES).lower().replace("&", " and ")
     text = "".join(ch for ch in text if ch not in set(string.punctuation))
     return " ".join(_ARTICLES.sub(" ", text).split())
 
@@ -73,9 +73,32 @@ def citation_recall(cited_relevant: Sequence[bool]) -> float:
     return float(any(cited_relevant))
 
 
-def faithfulness(supported: Sequence[bool]) -> float:
-    """Share of answer sentences supported by their cited passages (1.0 for no claims)."""
-    return sum(supported) / len(supported) if supported else 1.0
+def answer_precision(right: Sequence[bool]) -> float:
+    """Share of the answers given that are right (0 when none was given)."""
+    return sum(right) / len(right) if right else 0.0
+
+
+def coverage(answered: Sequence[bool]) -> float:
+    """Share of questions answered rather than abstained on."""
+    return sum(answered) / len(answered) if answered else 0.0
+
+
+def risk_coverage(scored: Sequence[tuple[float, bool]]) -> list[tuple[float, float, float]]:
+    """Precision as the abstention threshold moves: (threshold, coverage, precision) per distinct score.
+
+    Args:
+        scored: (confidence, right) for each answer the system would give at threshold 0.
+
+    Returns:
+        Points from the lowest threshold (everything answered) to the highest (only the surest);
+        coverage is the share of ``scored`` kept.
+
+    """
+    points = []
+    for t in sorted({c for c, _ in scored}):
+        kept = [ok for c, ok in scored if c >= t]
+        points.append((t, len(kept) / len(scored), sum(kept) / len(kept)))
+    return points
 
 
 def rate(flags: Sequence[bool]) -> float:

@@ -9,49 +9,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from . import metrics as m
+from .summary import ANSWER, CHECKER, HONEST, LATENCY, RETRIEVAL, summarize_config
 
-RETRIEVAL = ("hit@1", "hit@3", "hit@5", "recall@5", "mrr@10")
-ANSWER = ("em", "f1", "contains")
-LATENCY = ("retrieve", "first_token", "total", "prompt_tokens")
-HEADLINE = (
-    "hit@3",
-    "mrr@10",
-    "contains",
-    "f1",
-    "cite_precision",
-    "cite_recall",
-    "faithfulness",
-    "abstain_unanswerable",
-    "false_abstain",
-)
-
-
-def _mean(rows: list[dict[str, Any]], key: str) -> float:
-    return round(sum(r["scores"][key] for r in rows) / len(rows), 4) if rows else 0.0
-
-
-def summarize_config(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Aggregate one config's result lines into the metrics of the report."""
-    answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
-    answered = [r for r in answerable if not r["abstained"]]
-    out: dict[str, Any] = {
-        "questions": len(rows),
-        "answerable": len(answerable),
-        "unanswerable": len(unanswerable),
-    }
-    out |= {k: _mean(answerable, k) for k in (*RETRIEVAL, *ANSWER, "cite_recall")}
-    out["cite_precision"] = _mean([r for r in answered if r["citations"]], "cite_precision")
-    out["faithfulness"] = _mean([r for r in rows if not r["abstained"]], "faithfulness")
-    out["invalid_citations"] = int(sum(r["scores"]["invalid_citations"] for r in rows))
-    out["abstain_unanswerable"] = round(m.rate([r["abstained"] for r in unanswerable]), 4)
-    out["false_abstain"] = round(m.rate([r["abstained"] for r in answerable]), 4)
-    for key in LATENCY:
-        values = [float(r["timings"][key]) for r in rows]
-        out[f"{key}_p50"] = round(m.percentile(values, 50), 3)
-        out[f"{key}_p95"] = round(m.percentile(values, 95), 3)
-    return out
+HEADLINE = (*HONEST, "hit@3", "mrr@10", "contains", "cite_recall")
 
 
 def load_results(results: Path) -> dict[str, list[dict[str, Any]]]:
@@ -71,13 +31,11 @@ def markdown(summary: dict[str, dict[str, Any]], title: str) -> str:
     names = list(summary)
     lines = [f"# {title}", ""]
     sections = [
+        ("Answers judged by gold, not by rag's checker", HONEST),
         ("Retrieval (answerable questions)", RETRIEVAL),
-        ("Answers (abstaining on an answerable question scores 0)", ANSWER),
-        (
-            "Citations and faithfulness",
-            ("cite_precision", "cite_recall", "faithfulness", "invalid_citations"),
-        ),
-        ("Abstention", ("abstain_unanswerable", "false_abstain")),
+        ("Answer text (abstaining on an answerable question scores 0)", ANSWER),
+        ("Citations", ("cite_precision", "cite_recall", "invalid_citations")),
+        ("The checker as a classifier of drafts (right/wrong by gold x kept/stopped)", CHECKER),
         ("Latency (seconds; prompt tokens)", tuple(f"{k}_{p}" for k in LATENCY for p in ("p50", "p95"))),
     ]
     n = summary[names[0]]
@@ -93,7 +51,21 @@ def markdown(summary: dict[str, dict[str, Any]], title: str) -> str:
             "|---|" + "---|" * len(names),
         ]
         lines += [f"| {k} | " + " | ".join(f"{summary[c][k]}" for c in names) + " |" for k in keys]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _kinds(summary)) + "\n"
+
+
+def _kinds(summary: dict[str, dict[str, Any]]) -> list[str]:
+    """One table per config of the honest metrics by question kind (empty when there are no kinds)."""
+    lines = []
+    for name, values in summary.items():
+        kinds = values.get("by_kind") or {}
+        if not kinds:
+            continue
+        lines += ["", f"## By question kind: {name}", "", "| kind | questions | " + " | ".join(HONEST) + " |"]
+        lines.append("|---|---|" + "---|" * len(HONEST))
+        for kind, v in kinds.items():
+            lines.append(f"| {kind} | {v['questions']} | " + " | ".join(str(v[k]) for k in HONEST) + " |")
+    return lines
 
 
 def plots(
@@ -127,7 +99,29 @@ def plots(
     latency = out / "latency.png"
     fig.savefig(latency, dpi=110)
     plt.close(fig)
-    return [bars, latency]
+    return [bars, latency, _risk_plot(summary, out, plt)]
+
+
+def _risk_plot(summary: dict[str, dict[str, Any]], out: Path, plt: Any) -> Path:
+    """Precision against coverage as the confidence threshold moves, one line per config."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name, values in summary.items():
+        points = values.get("risk_coverage") or []
+        if points:
+            ax.plot([c for _, c, _ in points], [p for _, _, p in points], marker=".", label=name)
+    ax.set_xlabel("coverage (share of checked drafts answered)")
+    ax.set_ylabel("precision (right answers / answers given)")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Risk-coverage: raising the confidence threshold")
+    ax.grid(alpha=0.3)
+    if any(v.get("risk_coverage") for v in summary.values()):
+        ax.legend()
+    fig.tight_layout()
+    path = out / "risk_coverage.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def write_report(out: Path, title: str, with_html: bool = False) -> dict[str, dict[str, Any]]:
@@ -136,13 +130,15 @@ def write_report(out: Path, title: str, with_html: bool = False) -> dict[str, di
     summary = {name: summarize_config(rows) for name, rows in groups.items()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     md = markdown(summary, title)
-    (out / "summary.md").write_text(md + "\n![metrics](metrics.png)\n\n![latency](latency.png)\n")
+    (out / "summary.md").write_text(
+        md + "\n![metrics](metrics.png)\n\n![latency](latency.png)\n\n![risk-coverage](risk_coverage.png)\n"
+    )
     plots(summary, groups, out)
     if with_html:
         body = "".join(f"<pre>{html.escape(md)}</pre>")
         (out / "report.html").write_text(
             f"<html><meta charset='utf-8'><title>{html.escape(title)}</title><body>{body}"
-            "<img src='metrics.png'><img src='latency.png'></body></html>"
+            "<img src='metrics.png'><img src='latency.png'><img src='risk_coverage.png'></body></html>"
         )
     return summary
 

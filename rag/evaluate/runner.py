@@ -14,20 +14,25 @@ from pydantic import ValidationError
 from ..errors import RagError
 from ..pipeline import Pipeline
 from ..settings import Settings
-from ..types import Answer, GoldItem, Passage
+from ..types import Answer, Chunk, Done, GoldItem, Passage
 from . import metrics as m
 from .data import Corpus
 
-PipelineKind = Literal["rag", "llamaindex"]
+PipelineKind = Literal["rag", "llamaindex", "oracle"]
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """A named configuration: settings plus which pipeline answers (ours or the baseline)."""
+    """A named configuration: settings, which system answers, and whether quiz options are shown.
+
+    ``pipeline`` "oracle" is ours given only the question's ``explanation`` as its passage: the
+    reader's own ceiling, with retrieval taken out.
+    """
 
     name: str
     settings: Settings
     pipeline: PipelineKind = "rag"
+    options: bool = True  # append a question's choices as an "Options:" line (a person's question has none)
 
 
 def _with(base: Settings, section: str, **values: Any) -> Settings:
@@ -43,6 +48,8 @@ PRESETS: dict[str, Callable[[Settings], EvalConfig]] = {
         "small", _with(b, "model", backend="bundled", bundled="qwen2.5-coder-0.5b")
     ),
     "tiny": lambda b: EvalConfig("tiny", _with(b, "model", backend="bundled", bundled="smollm2-135m")),
+    "no-options": lambda b: EvalConfig("no-options", b, options=False),
+    "oracle": lambda b: EvalConfig("oracle", b, "oracle"),
     "baseline": lambda b: EvalConfig("baseline", b, "llamaindex"),
     "baseline-tiny": lambda b: EvalConfig(
         "baseline-tiny", _with(b, "model", backend="bundled", bundled="smollm2-135m"), "llamaindex"
@@ -71,11 +78,11 @@ def resolve_config(spec: str, base: Settings) -> EvalConfig:
 class System(Protocol):
     """What the runner needs from a system under test (ours or the baseline)."""
 
-    def answer(self, question: str) -> Answer:
-        """Answer one question."""
+    def answer(self, question: str, item: GoldItem) -> Answer:
+        """Answer one question (``item`` gives its as-of date and, for the oracle, its explanation)."""
         ...
 
-    def ranking(self, question: str, k: int = 10) -> list[Passage]:
+    def ranking(self, question: str, item: GoldItem, k: int = 10) -> list[Passage]:
         """Return the retriever's top-k passages."""
         ...
 
@@ -88,13 +95,38 @@ class RagSystem:
         self.pipeline = Pipeline.from_settings(settings)
         self.pipeline.ingest(corpus.files, show_bar=False)
 
-    def answer(self, question: str) -> Answer:
-        """Answer with the pipeline's ask()."""
-        return self.pipeline.ask(question)
+    def answer(self, question: str, item: GoldItem) -> Answer:
+        """Answer with the pipeline's ask(), as of the question's date."""
+        return self.pipeline.ask(question, as_of=item.date or None)
 
-    def ranking(self, question: str, k: int = 10) -> list[Passage]:
-        """Return the fused top-k passages."""
-        return self.pipeline.retrieve(question, top_k=k)
+    def ranking(self, question: str, item: GoldItem, k: int = 10) -> list[Passage]:
+        """Return the top-k passages as ask() retrieves them (as of the question's date)."""
+        from ..answering import make_query, query_day
+
+        query = make_query(question, query_day(item.date or None))
+        return self.pipeline.retrieve(query, top_k=k)
+
+
+class OracleSystem(RagSystem):
+    """Our reader given the question's explanation as its only passage: the ceiling of reading."""
+
+    def answer(self, question: str, item: GoldItem) -> Answer:
+        """Answer from the item's explanation alone (abstaining checks included)."""
+        from datetime import date
+
+        from ..answering import make_query, query_day
+
+        chunk = Chunk(
+            f"oracle-{item.id}", "oracle", 0, len(item.explanation), item.explanation, "", "", item.date
+        )
+        passage = Passage(chunk, 1.0, 1, "dense", dense_score=1.0)
+        query = make_query(question, query_day(item.date or date.today()))
+        answer = None
+        for event in self.pipeline.answer_from(query, (passage,)):
+            if isinstance(event, Done):
+                answer = event.answer
+        assert answer is not None
+        return answer
 
 
 def relevant(passage: Passage, item: GoldItem, corpus: Corpus) -> bool:
@@ -108,7 +140,11 @@ def relevant(passage: Passage, item: GoldItem, corpus: Corpus) -> bool:
 
 
 def score(item: GoldItem, answer: Answer, ranking: list[Passage], corpus: Corpus) -> dict[str, float]:
-    """All per-question scores; answer scores count an abstention as wrong on answerable questions."""
+    """All per-question scores; answer scores count an abstention as wrong on answerable questions.
+
+    None of them uses rag's own checker: "right" means an accepted answer occurs in the answer shown,
+    "draft_right" the same for the model's draft, "right_citation" that a cited passage holds one.
+    """
     ranks = [p.rank for p in ranking if relevant(p, item, corpus)]
     wanted = list(item.gold_doc_ids) or ["evidence"]
     found: dict[str, int] = {}
@@ -122,8 +158,14 @@ def score(item: GoldItem, answer: Answer, ranking: list[Passage], corpus: Corpus
         relevant(p, item, corpus) or bool(m.contains_answer(p.chunk.text, item.answers))
         for p in cited.values()
     ]
-    claims = [s.supported for s in answer.sentences if s.reason != "no claim"]
+    answered = not answer.abstained
     return {
+        "answered": float(answered),
+        "right": m.contains_answer(text, item.answers),
+        "draft_right": m.contains_answer(answer.draft, item.answers),
+        "right_citation": float(
+            answered and any(m.contains_answer(p.chunk.text, item.answers) for p in cited.values())
+        ),
         "hit@1": m.hit_at_k(ranks, 1),
         "hit@3": m.hit_at_k(ranks, 3),
         "hit@5": m.hit_at_k(ranks, 5),
@@ -135,12 +177,13 @@ def score(item: GoldItem, answer: Answer, ranking: list[Passage], corpus: Corpus
         "cite_precision": m.citation_precision(cited_ok),
         "cite_recall": m.citation_recall(cited_ok),
         "invalid_citations": float(len(answer.invalid_citations)),
-        "faithfulness": m.faithfulness(claims) if answer.citations or claims else 0.0,
     }
 
 
-def _question(item: GoldItem) -> str:
-    return f"{item.question}\nOptions: {'; '.join(item.choices)}" if item.choices else item.question
+def _question(item: GoldItem, options: bool = True) -> str:
+    if item.choices and options:
+        return f"{item.question}\nOptions: {'; '.join(item.choices)}"
+    return item.question
 
 
 def result_record(config: str, item: GoldItem, answer: Answer, scores: dict[str, float]) -> dict[str, Any]:
@@ -150,6 +193,7 @@ def result_record(config: str, item: GoldItem, answer: Answer, scores: dict[str,
         "id": item.id,
         "question": item.question,
         "kind": item.kind,
+        "date": item.date,
         "answerable": item.answerable,
         "accepted": list(item.answers),
         **answer.to_dict(),
@@ -174,7 +218,7 @@ def done_ids(results: Path) -> set[tuple[str, str]]:
 
 def run_config(
     system: System,
-    config: str,
+    config: EvalConfig,
     items: list[GoldItem],
     corpus: Corpus,
     results: Path,
@@ -184,21 +228,22 @@ def run_config(
     from tqdm import tqdm
 
     done = done_ids(results)
-    todo = [i for i in items if (config, i.id) not in done]
+    todo = [i for i in items if (config.name, i.id) not in done]
     with (
         results.open("a", encoding="utf-8") as out,
         tqdm(
             total=len(items),
             initial=len(items) - len(todo),
-            desc=config,
+            desc=config.name,
             unit="q",
             disable=None if show_bar else True,
         ) as bar,
     ):
         for item in todo:
-            answer = system.answer(_question(item))
-            ranking = system.ranking(_question(item), 10)
-            record = result_record(config, item, answer, score(item, answer, ranking, corpus))
+            question = _question(item, config.options)
+            answer = system.answer(question, item)
+            ranking = system.ranking(question, item, 10)
+            record = result_record(config.name, item, answer, score(item, answer, ranking, corpus))
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
             bar.update(1)

@@ -1,0 +1,82 @@
+"""Dates in questions: "on Monday", "this week", "in March", "last year" resolved against an as-of date.
+
+Parsing is dateparser's (``search_dates`` with ``add_period``); this module only turns its points and
+periods into inclusive windows and drops matches that are not dates in a question (a bare month or
+weekday that is a name: "Theresa May", "the Sunday Times").
+"""
+
+from __future__ import annotations
+
+import calendar
+import warnings
+from datetime import date, datetime, timedelta
+
+from .types import DateWindow
+
+# A match counts as a date when it has one of these words, a year, or a relative word of its own.
+_CUES = {"on", "in", "last", "this", "since", "ago", "during", "past", "earlier", "yesterday", "today"}
+_CUES |= {"tonight", "week", "month", "year", "weekend", "recently", "previous"}
+
+
+def _period(day: date, period: str) -> tuple[date, date]:
+    """Expand dateparser's point and period into an inclusive (start, end) range."""
+    if period == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if period == "month":
+        return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    if period == "year":
+        return date(day.year, 1, 1), date(day.year, 12, 31)
+    return day, day
+
+
+def _is_date(text: str) -> bool:
+    """Return True when a matched stretch reads as a date, not a name that contains a month or day."""
+    words = text.lower().replace(",", " ").split()
+    return any(w in _CUES for w in words) or any(w.isdigit() and len(w) == 4 for w in words)
+
+
+def question_windows(question: str, as_of: date) -> tuple[DateWindow, ...]:
+    """Return the date windows a question mentions, resolved against ``as_of`` (none in the future).
+
+    Args:
+        question: The question text.
+        as_of: The day the question is asked: "this week" is that day's Monday to Sunday.
+
+    Returns:
+        Inclusive windows, each with the words it came from; empty when the question names no date.
+
+    """
+    from dateparser.search import search_dates
+
+    base = datetime.combine(as_of, datetime.min.time()).replace(hour=12)
+    settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "RETURN_AS_TIMEZONE_AWARE": False}
+    with warnings.catch_warnings():  # dateparser warns about pytz/locale details on some inputs
+        warnings.simplefilter("ignore")
+        try:
+            found = search_dates(question, languages=["en"], add_period=True, settings=settings) or []
+        except (ValueError, OverflowError):  # an impossible date such as "February 30"
+            found = []
+    windows: list[DateWindow] = []
+    for text, when, period in found:
+        if not _is_date(text):
+            continue
+        start, end = _period(when.date(), period)
+        if start <= as_of:
+            windows.append(DateWindow(start.isoformat(), min(end, as_of).isoformat(), text.strip()))
+    return tuple(windows)
+
+
+def day_number(iso: str | None) -> int:
+    """Return YYYYMMDD as an int for an ISO date (0 when undated): sortable and filterable in Chroma."""
+    if not iso or len(iso) < 10:
+        return 0
+    try:
+        return int(iso[:10].replace("-", ""))
+    except ValueError:
+        return 0
+
+
+def days_between(a: str, b: str) -> int:
+    """Return the number of days from ISO date ``a`` to ``b`` (negative when ``b`` is earlier)."""
+    return (date.fromisoformat(b[:10]) - date.fromisoformat(a[:10])).days

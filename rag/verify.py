@@ -1,0 +1,193 @@
+"""Answer-focused support: a passage must state what a sentence adds beyond the question.
+
+A sentence is supported by a passage when one passage sentence, with its neighbours, holds:
+
+1. its *answer*: what it adds beyond the question. That is the choice it picks when the question
+   offers choices (an "Options: a; b; c" line), else its names and numbers that the question does
+   not contain, else its other new words. Words that only restate the question in other words
+   ("the incident took place in Boulder") are not required beside a name or number;
+2. each of its numbers with the same event ("17 killed" is not "17 injured"): a participle next to a
+   number in the sentence must not belong to another number in the passage;
+3. words of the question (at least ``min_anchor`` of them), so the answer is about what was asked.
+
+A sentence that adds nothing beyond the question answers nothing and is never supported.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+
+from .cite import numbers, sentence_spans
+from .lexical import terms
+from .types import Passage
+
+_WHEN = re.compile(r"\b(?:when|date|day|week|month|year|how long ago)\b", re.I)
+_OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:(.*)$", re.I | re.M)
+# Words an answer uses about the passages themselves; they carry no claim to check.
+META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid", "cite"}
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z'’-]*")
+# Capitalised but not names: a date's words are checked through its numbers and the passage's date.
+_CALENDAR = set(
+    calendar.month_name[1:] + calendar.month_abbr[1:] + calendar.day_name[:] + calendar.day_abbr[:]
+)
+
+
+def key_terms(text: str) -> set[str]:
+    """Stemmed content words of ``text`` (long stop-word list, no words about the passages)."""
+    return set(terms(text, strict=True)) - META
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question split into the words it asks with (``stem``) and the choices it offers."""
+
+    text: str
+    stem: frozenset[str]
+    stem_numbers: frozenset[str]
+    choices: tuple[str, ...] = ()
+    asks_when: bool = False  # the question asks for a time ("when", "what year", "which day")
+
+    @classmethod
+    def parse(cls, text: str) -> Question:
+        """Split off an "Options: a; b; c" line: its items are answers to pick, not words to search."""
+        found = _OPTIONS.search(text)
+        choices = tuple(x.strip() for x in found.group(1).split(";") if x.strip()) if found else ()
+        stem = _OPTIONS.sub("", text).strip()
+        when = bool(_WHEN.search(stem))
+        return cls(stem, frozenset(key_terms(stem)), frozenset(numbers(stem)), choices, when)
+
+
+@dataclass(frozen=True)
+class Support:
+    """How one passage supports one sentence; ``reason`` says what is missing when it does not."""
+
+    ok: bool
+    reason: str
+    coverage: float = 0.0  # share of the answer found in the best window
+    anchor: float = 0.0  # share of the question's words found in that window
+
+    def rank(self) -> tuple[bool, float, float]:
+        """Order for picking the best window: a verdict first, then coverage, then anchoring."""
+        return self.ok, self.coverage, self.anchor
+
+
+def answer_content(sentence: str, question: Question) -> tuple[set[str], set[str]]:
+    """Return the terms and numbers that are the sentence's answer (see the module docstring)."""
+    nums = numbers(sentence) - question.stem_numbers
+    said = key_terms(sentence)
+    picked = [key_terms(c) for c in question.choices if key_terms(c) and key_terms(c) <= said]
+    if picked:
+        chosen = max(picked, key=len)
+        return chosen - question.stem, nums & numbers(" ".join(question.choices))
+    names = {
+        t for w in _TOKEN.findall(sentence) if w[:1].isupper() and w not in _CALENDAR for t in key_terms(w)
+    }
+    new = said - question.stem
+    return (names & new) or (set() if nums else new), nums
+
+
+def _occurs(term: str, found: set[str]) -> bool:
+    """Return True when a term, or a longer or shorter form of it (4+ letters), is in ``found``.
+
+    "egypt" matches "egyptian", "ukrain" matches "ukrainian": a name and its adjective.
+    """
+    if term in found:
+        return True
+    return len(term) >= 4 and any(len(w) >= 4 and (w.startswith(term) or term.startswith(w)) for w in found)
+
+
+def windows(text: str) -> list[str]:
+    """Each sentence of a passage with its neighbours (a fact and its subject often straddle two)."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    last = len(spans) - 1
+    return [text[spans[max(0, i - 1)][0] : spans[min(last, i + 1)][1]] for i in range(len(spans))]
+
+
+def number_owners(text: str) -> dict[str, set[str]]:
+    """Map each number to the participles that say what happened to it ("killed", "injured").
+
+    A participle within three words belongs to the nearest number (the later one on a tie): in
+    "killed 17 people and injured more than 200", "killed" belongs to 17 and "injured" to 200.
+    Without a parser this is the one relation that is cheap and reliable enough to check.
+    """
+    tokens: list[tuple[str, str, bool]] = []  # (number or "", stem, is participle)
+    for raw in _TOKEN.findall(text):
+        if raw[0].isdigit():
+            tokens.append((next(iter(numbers(raw)), raw), "", False))
+        else:
+            tokens.extend(("", t, raw.lower().endswith(("ed", "ing"))) for t in terms(raw, strict=True))
+    spots = [i for i, (n, _, _) in enumerate(tokens) if n]
+    owners: dict[str, set[str]] = {}
+    for i, (n, word, participle) in enumerate(tokens):
+        if n or not spots:
+            continue
+        nearest = min(spots, key=lambda p: (abs(p - i), -p))
+        if participle and abs(nearest - i) <= 3:
+            owners.setdefault(tokens[nearest][0], set()).add(word)
+    return owners
+
+
+def _misplaced_number(sentence: str, window: str, wanted: set[str]) -> str:
+    """Return a number of the sentence whose own words belong to another number in the window, or ""."""
+    mine, theirs = number_owners(sentence), number_owners(window)
+    for n in sorted(wanted):
+        others = set().union(*(w for m, w in theirs.items() if m != n)) - theirs.get(n, set())
+        if mine.get(n, set()) & others:
+            return n
+    return ""
+
+
+def _window_support(
+    sentence: str, window: str, question: Question, coverage: float, anchor: float
+) -> Support:
+    """Judge one window of a passage (the rule is in the module docstring)."""
+    content, nums = answer_content(sentence, question)
+    found = key_terms(window)
+    covered = sum(_occurs(t, found) for t in content) / len(content) if content else 1.0
+    anchored = sum(_occurs(t, found) for t in question.stem) / len(question.stem) if question.stem else 1.0
+    missing = nums - numbers(window)
+    if missing:
+        return Support(False, f"numbers not in the passage: {', '.join(sorted(missing))}", covered, anchored)
+    if covered < coverage:
+        absent = sorted(t for t in content if not _occurs(t, found))
+        return Support(False, f"the passage does not state: {', '.join(absent)}", covered, anchored)
+    if anchored < anchor or anchored == 0:
+        return Support(False, "the passage is not about what was asked", covered, anchored)
+    misplaced = _misplaced_number(sentence, window, nums | (numbers(sentence) & numbers(window)))
+    if misplaced:
+        return Support(False, f"in the passage, {misplaced} counts something else", covered, anchored)
+    return Support(True, "", covered, anchored)
+
+
+def support(
+    sentence: str, passage: Passage, question: Question, coverage: float = 1.0, anchor: float = 0.0
+) -> Support:
+    """Decide whether a passage states what ``sentence`` adds beyond the question.
+
+    Args:
+        sentence: One sentence of the draft answer, without its citation markers.
+        passage: The passage; its title and date count as part of every window.
+        question: The parsed question.
+        coverage: Share of the sentence's answer that one window must hold.
+        anchor: Share of the question's words that window must hold (at least one always).
+
+    Returns:
+        The best window's verdict.
+
+    """
+    content, nums = answer_content(sentence, question)
+    if not content and not nums:
+        return Support(False, "adds nothing to the question, so it does not answer it")
+    chunk = passage.chunk
+    # The passage's title always counts; its date only when the question asks about time: otherwise
+    # the publication year would vouch for any year the model writes.
+    meta = f"{chunk.title}, {chunk.date or ''}" if question.asks_when else chunk.title
+    best: Support | None = None
+    for window in windows(chunk.text):
+        verdict = _window_support(sentence, f"{window}\n{meta}", question, coverage, anchor)
+        if best is None or verdict.rank() > best.rank():
+            best = verdict
+    assert best is not None
+    return best

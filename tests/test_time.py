@@ -1,0 +1,134 @@
+"""Time-aware questions: the as-of date, dates named in questions, and documents dated after it."""
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import ScriptedModel, make_settings, memory_store
+
+from rag.dates import question_windows
+from rag.errors import QuestionError
+from rag.parts import shared_embedder
+from rag.pipeline import Pipeline
+from rag.types import DateWindow
+
+FRIDAY = date(2025, 6, 6)
+STROMBOLI = """---
+title: Stromboli erupts again
+date: 2019-07-03
+---
+The Stromboli volcano in Italy erupted on Monday, sending a column of ash into the sky above the island.
+"""
+ETNA = """---
+title: Etna erupts
+date: 2025-06-02
+---
+Mount Etna, the Italian volcano on Sicily, erupted on Monday, sending a plume of ash and gas over Catania.
+"""
+LATER = """---
+title: Vesuvius rumbles
+date: 2025-07-01
+---
+Vesuvius, the Italian volcano near Naples, showed new activity, scientists said.
+"""
+UNDATED = "Italian volcano notes: Vulcano island gave its name to all volcanoes.\n"
+VOLCANO = "Which Italian volcano erupted on Monday?"
+
+
+@pytest.mark.parametrize(
+    ("question", "window"),
+    [
+        (VOLCANO, ("2025-06-02", "2025-06-02", "on Monday")),
+        ("What did the Fed announce this week?", ("2025-06-02", "2025-06-06", "this week")),
+        ("Who won the election last year?", ("2024-01-01", "2024-12-31", "last year")),
+        ("What happened in March?", ("2025-03-01", "2025-03-31", "in March")),
+        ("Which team won in 2019?", ("2019-01-01", "2019-12-31", "in 2019")),
+        ("What did he say yesterday?", ("2025-06-05", "2025-06-05", "yesterday")),
+    ],
+)
+def test_dates_in_questions_resolve_against_the_as_of_day(question, window):
+    assert question_windows(question, FRIDAY) == (DateWindow(*window),)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What did Theresa May say?", "What did the Sunday Times report?", "How many people were injured?"],
+)
+def test_names_with_months_or_days_are_not_dates(question):
+    assert question_windows(question, FRIDAY) == ()
+
+
+@pytest.fixture
+def volcanoes(tmp_path):
+    docs = tmp_path / "volcanoes"
+    docs.mkdir()
+    for name, text in (
+        ("stromboli.md", STROMBOLI),
+        ("etna.md", ETNA),
+        ("later.md", LATER),
+        ("notes.txt", UNDATED),
+    ):
+        (docs / name).write_text(text)
+    model = ScriptedModel()
+    settings = make_settings(tmp_path / "index")
+    pipe = Pipeline(settings, embedder=shared_embedder(settings.embed), store=memory_store(), model=model)
+    pipe.ingest([docs], show_bar=False)
+    return pipe, model
+
+
+def test_later_documents_are_not_used_and_undated_ones_are(volcanoes):
+    from rag.answering import make_query
+
+    pipe, _ = volcanoes
+    june = [p.chunk.path.split("/")[-1] for p in pipe.retrieve(make_query(VOLCANO, FRIDAY), 10)]
+    assert "later.md" not in june and {"etna.md", "stromboli.md", "notes.txt"} <= set(june)
+    in_2019 = [p.chunk.path.split("/")[-1] for p in pipe.retrieve(make_query(VOLCANO, date(2019, 7, 5)), 10)]
+    assert set(in_2019) == {"stromboli.md", "notes.txt"}, "nothing dated after the as-of day"
+
+
+def test_the_page_from_that_week_ranks_first_and_the_prompt_knows_today(volcanoes):
+    pipe, model = volcanoes
+    model.enqueue("Etna erupted on Monday [1].")
+    answer = pipe.ask(VOLCANO, as_of="2025-06-06")
+    assert answer.passages[0].chunk.title == "Etna erupts", "the page dated that Monday comes first"
+    assert not answer.abstained and "Etna" in answer.text and answer.as_of == "2025-06-06"
+    assert "Today is Friday, 2025-06-06." in model.prompts[-1][-1]["content"]
+    assert "(Etna erupts, 2025-06-02)" in model.prompts[-1][-1]["content"], "passages carry their dates"
+    with pytest.raises(QuestionError, match="2025-06-06"):
+        pipe.ask(VOLCANO, as_of="last friday")
+
+
+def test_cli_as_of(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "etna.md").write_text(ETNA)
+    (docs / "later.md").write_text(LATER)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "HF_HUB_OFFLINE": "1",
+        "RAG_INDEX_DIR": str(tmp_path / "i"),
+    }
+    env |= {"RAG_MODEL__BUNDLED": "smollm2-135m", "RAG_MODEL__MAX_TOKENS": "32"}
+    rag = str(Path(sys.executable).with_name("rag"))
+    assert (
+        subprocess.run([rag, "ingest", str(docs)], env=env, capture_output=True, timeout=300).returncode == 0
+    )
+    out = subprocess.run(
+        [rag, "ask", "--json", "--as-of", "2025-06-06", "Which volcano erupted?"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    import json
+
+    answer = json.loads(out.stdout)
+    assert answer["as_of"] == "2025-06-06"
+    assert all(p["date"] <= "2025-06-06" for p in answer["passages"])
+    bad = subprocess.run(
+        [rag, "ask", "--as-of", "June", "x?"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert bad.returncode == 2 and "2025-06-06" in bad.stderr
