@@ -19,7 +19,7 @@ from . import api
 from .errors import RagError
 from .render import answer_html, docs_rows, link_markers, safe_text, sources_html
 from .settings import ModelSettings, Settings
-from .types import Done, Retrieved, StreamEvent, Token
+from .types import Done, IndexStatus, Retrieved, StreamEvent, Token
 
 _LOCAL = ("bundled", "gguf")
 _LOCAL_MODEL = threading.Lock()  # one in-process model answers one question at a time, whatever the queue
@@ -111,12 +111,8 @@ def _said(text: str) -> dict[str, str]:
     return {"role": "assistant", "content": text}
 
 
-def status_line(settings: Settings) -> str:
+def status_line(st: IndexStatus) -> str:
     """Return the index status: documents, chunks, embedder, and uploads outside the index."""
-    try:
-        st = api.index_status(settings)
-    except RagError as exc:
-        return f"Index: {exc}"
     line = (
         f"Index: {st.documents} documents, {st.chunks} chunks, embedder {st.embedder} ({st.dim}-d)"
         if st.embedder
@@ -131,12 +127,12 @@ def status_line(settings: Settings) -> str:
 def refresh(settings: Settings) -> tuple[Any, ...]:
     """Return the document table, the remove menu's choices and the status line."""
     try:
-        infos, stray = api.list_documents(settings), api.index_status(settings).stray_uploads
-    except RagError:
-        infos, stray = [], ()  # the status line carries the error and its fix
+        infos, st = api.list_documents(settings), api.index_status(settings)
+    except RagError as exc:  # e.g. a damaged manifest: the message says how to rebuild
+        return docs_rows([]), gr.update(choices=[], value=None), f"Index: {escape(str(exc))}"
     choices = [(f"{i.title or i.path} ({i.path})", i.doc_id) for i in infos]
-    choices += [(f"Not indexed: {name}", UPLOAD + name) for name in stray]
-    return docs_rows(infos), gr.update(choices=choices, value=None), status_line(settings)
+    choices += [(f"Not indexed: {name}", UPLOAD + name) for name in st.stray_uploads]
+    return docs_rows(infos), gr.update(choices=choices, value=None), status_line(st)
 
 
 def add_files(settings: Settings, files: object, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
