@@ -6,10 +6,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from . import uploads
+from .errors import RagError
 from .indexing import Progress
+from .manifest import Manifest
 from .pipeline import History, Pipeline
 from .settings import Settings
-from .types import Answer, DocumentInfo, IngestReport, StreamEvent
+from .types import Answer, DocumentInfo, IndexStatus, IngestReport, StreamEvent, UploadReport
 
 
 def pipeline(settings: Settings | None = None) -> Pipeline:
@@ -87,3 +90,82 @@ def ask(
 
     """
     return pipeline(settings).ask(question, history, as_of)
+
+
+# --- for the UI: status, uploads and removal, all on the server's own settings ---------------------
+
+
+def index_status(settings: Settings | None = None) -> IndexStatus:
+    """Return what the index holds (documents, chunks, embedder) and the uploads it does not hold.
+
+    Raises:
+        RagError: The manifest is damaged (the message says how to rebuild).
+
+    """
+    s = pipeline(settings).settings
+    manifest = Manifest.load(s.index_dir)
+    docs = manifest.documents if manifest else {}
+    return IndexStatus(
+        index_dir=str(s.index_dir),
+        documents=len(docs),
+        chunks=sum(len(e.chunks) for e in docs.values()),
+        embedder=manifest.embedder if manifest else "",
+        dim=manifest.dim if manifest else 0,
+        stray_uploads=tuple(uploads.stray_uploads(s, list(docs))),
+    )
+
+
+def add_uploads(
+    files: Iterable[tuple[str | Path, str]],
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> UploadReport:
+    """Store uploaded files under ``data_dir/uploads`` and ingest them.
+
+    A name already taken by other content gets a number (``a (2).txt``); content already uploaded is
+    not stored twice; a file ingest cannot read is deleted again and reported.
+
+    Args:
+        files: (received file, name the browser sent) pairs.
+        settings: Settings; defaults to ``Settings()``.
+        progress: Called with (done, total, message) while ingesting.
+
+    Returns:
+        What was stored, reused, refused and removed, with the ingest report.
+
+    """
+    received = [(Path(src), name) for src, name in files]
+    return uploads.ingest_uploads(pipeline(settings), received, progress)
+
+
+def remove_document_and_upload(
+    doc_id: str, settings: Settings | None = None
+) -> tuple[DocumentInfo, int] | None:
+    """Remove a document from the index and delete its uploaded copy (so the next ingest keeps it out).
+
+    Returns:
+        The removed document and how many chunks went, or None when no document has that id.
+
+    """
+    p = pipeline(settings)
+    info = next((i for i in p.documents() if i.doc_id == doc_id), None)
+    if info is None:
+        return None
+    copy = uploads.upload_of(p.settings, doc_id)
+    removed = p.remove(doc_id)
+    if copy is not None:
+        copy.unlink(missing_ok=True)
+    return info, removed
+
+
+def remove_stray_upload(name: str, settings: Settings | None = None) -> None:
+    """Delete an uploaded file that is not in the index (e.g. one ingest could not read).
+
+    Raises:
+        RagError: No such upload outside the index (the name must be one ``index_status()`` lists).
+
+    """
+    s = pipeline(settings).settings
+    if name not in index_status(s).stray_uploads:
+        raise RagError(f"No upload named {name!r} waits outside the index; refresh the list and pick one.")
+    (uploads.upload_dir(s) / name).unlink(missing_ok=True)

@@ -163,20 +163,31 @@ def docs(ctx: click.Context, as_json: bool) -> None:
 @main.command()
 @click.option("--host", help="Address to listen on (default: ui.host, 127.0.0.1). 0.0.0.0 exposes it.")
 @click.option("--port", type=int, help="Port (default: ui.port, 7860).")
-@click.option("--share", is_flag=True, help="Also make a public Gradio link (needs internet).")
+@click.option("--share", is_flag=True, help="Also make a public Gradio link (needs internet and ui.auth).")
+@click.option(
+    "--unsafe-no-auth",
+    is_flag=True,
+    help="UNSAFE: serve beyond loopback without a password (set RAG_UI__AUTH=user:password instead).",
+)
 @click.pass_context
-def ui(ctx: click.Context, host: str | None, port: int | None, share: bool) -> None:
+def ui(ctx: click.Context, host: str | None, port: int | None, share: bool, unsafe_no_auth: bool) -> None:
     """Start the chat page (on 127.0.0.1 unless asked) and print its URL."""
     from .ui import exposure_warning, launch
 
     settings = _settings(ctx)
-    warning = exposure_warning(host or settings.ui.host, share)
-    if warning:
-        click.secho(warning, fg="yellow", err=True)
     try:
-        demo, url = launch(settings, host, port, share)
+        demo, url = launch(settings, host, port, share, unsafe_no_auth)
     except OSError as exc:
         _fail(RagError(f"Cannot start the UI: {exc}. Choose another port with --port or RAG_UI__PORT."))
+    except RagError as exc:
+        _fail(exc)
+    warning = exposure_warning(host or settings.ui.host, share)
+    if warning:
+        click.secho(
+            warning + (" No password: --unsafe-no-auth." if not settings.ui.auth else ""),
+            fg="yellow",
+            err=True,
+        )
     click.echo(f"rag UI: open {url} in your browser (Ctrl-C stops it).")
     try:
         demo.block_thread()

@@ -77,6 +77,8 @@ def answer_html(answer: Answer, turn: int) -> str:
             f"<small>Why: {escape(answer.abstain_reason)}. The closest passages are under Sources.</small>"
         )
     out = [searched] if searched else []
+    if answer.as_of:
+        out.append(f"<small>As of {escape(answer.as_of)}</small><br>")
     for s in answer.sentences:
         sentence = link_markers(render_sentence(s), turn)
         if not s.supported and s.reason != "no claim":

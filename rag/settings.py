@@ -9,7 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -173,6 +181,20 @@ class UiSettings(_Section):
     concurrency: int = Field(
         4, ge=1, description="Answers generated at once with backend=openai (in-process models: always 1)."
     )
+    auth: SecretStr | None = Field(
+        None,
+        description="user:password asked by the page (RAG_UI__AUTH); required to listen on anything but "
+        "loopback.",
+    )
+
+    @field_validator("auth")
+    @classmethod
+    def _user_and_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            user, _, password = value.get_secret_value().partition(":")
+            if not user or not password:
+                raise ValueError("ui.auth must look like user:password (e.g. RAG_UI__AUTH=ada:long-secret)")
+        return value
 
 
 class Settings(BaseSettings):

@@ -233,3 +233,26 @@ class GoldItem:
     def answerable(self) -> bool:
         """True when the corpus holds an answer."""
         return bool(self.answers)
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the index holds, for the UI's status line (``embedder`` is "" when nothing is indexed)."""
+
+    index_dir: str
+    documents: int = 0
+    chunks: int = 0
+    embedder: str = ""
+    dim: int = 0
+    stray_uploads: tuple[str, ...] = ()  # uploaded files that are not in the index (removable)
+
+
+@dataclass(frozen=True)
+class UploadReport:
+    """What adding uploaded files did: stored, already there, refused, and removed again after ingest."""
+
+    stored: tuple[str, ...] = ()  # names given to new uploads (numbered when the name was taken)
+    duplicates: tuple[str, ...] = ()  # uploads whose content was already there, under this name
+    refused: tuple[str, ...] = ()  # why a file was not stored (type, size)
+    failed: tuple[FileProblem, ...] = ()  # ingest could not read these; their copies were deleted
+    ingest: IngestReport | None = None

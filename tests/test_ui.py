@@ -170,14 +170,46 @@ def test_unanswerable_shows_abstention_and_closest_passages(seed_app):
     assert "The closest passages" in sources and sources.count("src-card") >= 1
 
 
+def test_the_as_of_date_is_shown_and_used(seed_app):
+    """Documents dated after the as-of day are not used; the answer says which day it was asked on."""
+    client = Client(seed_app, verbose=False)
+    _, chat, sources = client.predict(MEETING, as_of="2025-06-26", api_name="/ask")
+    assert "50 minutes" in sources and "As of 2025-06-26" in last_reply(chat)
+    _, _, before = client.predict(MEETING, as_of="2024-01-01", api_name="/ask")
+    assert "50 minutes" not in before, "the seed (2025-06-25) is later than the as-of day"
+    _, chat, _ = client.predict(MEETING, as_of="next Tuesday", api_name="/ask")
+    assert "Error" in last_reply(chat) and "2025-06-06" in last_reply(chat)
+
+
 def test_drawer_settings_reach_the_pipeline(seed_app):
     client = Client(seed_app, verbose=False)
     _, _, sources = client.predict(MEETING, k=2, hybrid=False, api_name="/ask")
     assert sources.count("src-card") == 2
+    with pytest.raises(AppError, match="not in the list of choices"):  # Gradio's check; ours is below
+        client.predict(MEETING, choice="openai", api_name="/ask")
+    with pytest.raises(AppError, match="less than minimum"):
+        client.predict(MEETING, k=0, api_name="/ask")
+    long = "why " * 3_000
+    box, chat, _ = client.predict(long, api_name="/ask")
+    assert "Error" in last_reply(chat) and "RAG_ANSWER__MAX_QUESTION_CHARS" in last_reply(chat)
+    assert box == long.strip(), "the question stays in the box after an error"
+
+
+def test_drawer_picks_only_configured_models(seed_index):
+    """With a model server configured, the drawer offers it and the bundled model, by name only."""
     dead = f"http://127.0.0.1:{free_port()}/v1"
-    box, chat, _ = client.predict(MEETING, backend="openai", url=dead, api_name="/ask")
-    assert "Error" in last_reply(chat) and dead in last_reply(chat)
-    assert box == MEETING, "the question stays in the box after an error"
+    server = seed_index.model_copy(
+        update={"model": seed_index.model.model_copy(update={"backend": "openai", "base_url": dead})}
+    )
+    demo, url = launch(server, port=free_port())
+    try:
+        client = Client(url, verbose=False)
+        _, chat, _ = client.predict(MEETING, choice="configured", api_name="/ask")
+        assert "Error" in last_reply(chat) and dead in last_reply(chat) and "running" in last_reply(chat)
+        _, chat, sources = client.predict(MEETING, choice="bundled", api_name="/ask")
+        assert "Error" not in last_reply(chat) and "50 minutes" in sources
+    finally:
+        demo.close()
 
 
 def test_slow_answer_does_not_block_other_requests(seed_app):
@@ -253,10 +285,22 @@ def test_model_text_cannot_make_the_page_fetch_a_url():
 
 def test_drawer_values_are_validated(seed_index):
     from rag.errors import RagError
-    from rag.ui import variant
+    from rag.ui_handlers import backend_choices, request_settings
 
-    with pytest.raises(RagError, match="Invalid choice"):
-        variant(seed_index, "bogus", "", 4, True)
-    with pytest.raises(RagError, match="Invalid choice"):
-        variant(seed_index, "bundled", "", -3, True)
-    assert variant(seed_index, "bundled", "", 2.0, False).retrieve.top_k == 2
+    assert list(backend_choices(seed_index)) == ["configured"]
+    for choice, k, hybrid in [
+        ("bogus", 4, True),
+        ("openai", 4, True),
+        ("http://127.0.0.1:1/v1", 4, True),
+        (None, 4, True),
+        ("configured", -3, True),
+        ("configured", 21, True),
+        ("configured", 10**30, True),
+        ("configured", "4", True),
+        ("configured", True, True),
+        ("configured", 4, "yes"),
+    ]:
+        with pytest.raises(RagError, match="Invalid choice"):
+            request_settings(seed_index, choice, k, hybrid)
+    chosen = request_settings(seed_index, "configured", 2.0, False)
+    assert chosen.retrieve.top_k == 2 and not chosen.retrieve.hybrid and chosen.model == seed_index.model

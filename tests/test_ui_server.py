@@ -1,0 +1,74 @@
+"""The UI against a real OpenAI-compatible model server (llama.cpp's, via xllamacpp) that dies mid-answer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import free_port
+from gradio_client import Client
+from test_backends import wait_for
+from test_ui import MEETING, last_reply
+
+from rag.bundled import bundled_gguf_path
+from rag.settings import ModelSettings
+from rag.ui import launch
+
+LONG = "Describe in detail everything the documents say about the meeting, who attended it and what followed."
+
+
+def start_server(model: Path, port: int) -> subprocess.Popen[str]:
+    """Start llama.cpp's HTTP server on SmolLM2 in a subprocess and wait until it is healthy."""
+    script = (
+        "import time, xllamacpp as x\n"
+        f"p = x.CommonParams(); p.model.path = {str(model)!r}; p.port = {port}\n"
+        "p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.verbosity = -1\n"
+        "s = x.Server(p)\n"
+        "while True: time.sleep(1)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    wait_for(f"http://127.0.0.1:{port}/health", proc)
+    return proc
+
+
+def streaming(outputs: list) -> bool:
+    """True once answer text (not a status note) has appeared in the chat."""
+    return any(o[1] and last_reply(o[1]) and not last_reply(o[1]).startswith("_") for o in outputs)
+
+
+def test_model_server_killed_mid_stream_then_restarted(seed_index):
+    port = free_port()
+    model = bundled_gguf_path("smollm2-135m", seed_index.model.cache_dir)
+    server = ModelSettings(
+        backend="openai", base_url=f"http://127.0.0.1:{port}/v1", max_tokens=400, timeout=30
+    )
+    s = seed_index.model_copy(update={"model": server})
+    proc = start_server(model, port)
+    demo, url = launch(s, port=free_port())
+    try:
+        job = Client(url, verbose=False).submit(LONG, api_name="/ask")
+        deadline = time.monotonic() + 120
+        while not streaming(job.outputs()):
+            assert not job.done() and time.monotonic() < deadline, "the answer never started streaming"
+            time.sleep(0.02)
+        proc.kill()
+        proc.wait(10)
+        box, chat, sources = job.result(timeout=120)
+        reply = last_reply(chat)
+        assert reply.startswith("**Error:**"), f"the answer was cut short, so the page says so: {reply[:300]}"
+        assert f"The model server at http://127.0.0.1:{port}/v1 failed" in reply
+        assert "Check that it is running" in reply and "RAG_MODEL__BASE_URL" in reply, (
+            "the error says the fix"
+        )
+        assert box == LONG, "the question stays in the box to ask again"
+
+        proc = start_server(model, port)  # the same port: the next question just works
+        _, chat, sources = Client(url, verbose=False).predict(MEETING, api_name="/ask")
+        assert not last_reply(chat).startswith("**Error"), last_reply(chat)[:300]
+        assert "50 minutes" in sources
+    finally:
+        demo.close()
+        proc.kill()
+        proc.wait(10)
