@@ -9,7 +9,7 @@ from datetime import date
 
 from .abstain import abstain_reason, confidence
 from .cite import ABSTAIN_TEXT, Judge, check_answer, render
-from .dates import question_windows
+from .dates import asks_about_now, question_windows, timely
 from .embed import Embedder
 from .errors import QuestionError
 from .guard import FLAG, flag_instructions
@@ -46,8 +46,8 @@ def query_day(as_of: date | str | None) -> date:
 
 
 def make_query(text: str, as_of: date) -> Query:
-    """Return the query for a question asked on ``as_of``, with the date windows it names."""
-    return Query(text, as_of.isoformat(), question_windows(text, as_of))
+    """Return the query for a question asked on ``as_of``, with the dates it names or implies."""
+    return Query(text, as_of.isoformat(), question_windows(text, as_of), asks_about_now(text))
 
 
 def condense(
@@ -102,12 +102,14 @@ def generate(model: ChatModel, messages: list[dict[str, str]]) -> Iterator[str |
     yield Draft(text, tuple(logprobs), *counts)
 
 
-def judge_for(question: Question, cfg: AnswerSettings) -> Judge:
-    """Return the support test for this question; flagged passages support nothing."""
+def judge_for(question: Question, cfg: AnswerSettings, query: Query | None = None) -> Judge:
+    """Return the support test for this question; flagged or out-of-time passages support nothing."""
 
     def judge(sentence: str, passage: Passage) -> tuple[bool, str]:
         if FLAG in passage.flags:
             return False, "the passage gives instructions to the model; it is not evidence"
+        if query and not timely(passage.chunk.date, query.windows, query.as_of, query.recent):
+            return False, f"the passage ({passage.chunk.date}) is older than the time the question asks about"
         verdict = support(sentence, passage, question, cfg.min_answer_coverage, cfg.min_anchor)
         return verdict.ok, verdict.reason
 
@@ -131,7 +133,7 @@ class Verdict:
 
 
 def verify_draft(
-    question_text: str,
+    query: Query | str,
     draft: Draft,
     passages: Sequence[Passage],
     cfg: AnswerSettings,
@@ -139,10 +141,11 @@ def verify_draft(
     weak: str = "",
 ) -> Verdict:
     """Check a draft against its passages and decide whether to answer (see ``rag.abstain``)."""
-    question = Question.parse(question_text)
-    checks, citations, invalid = check_answer(draft.text, passages, judge_for(question, cfg))
+    q = query if isinstance(query, Query) else None
+    question = Question.parse(query.text if isinstance(query, Query) else query)
+    checks, citations, invalid = check_answer(draft.text, passages, judge_for(question, cfg, q))
     certainty = confidence(draft.logprobs)
-    relevance = answer_relevance(embedder, question.text, checks)
+    relevance = answer_relevance(embedder, question.text, checks) if cfg.min_answer_relevance > 0 else 1.0
     reason = weak or abstain_reason(checks, for_model(passages), cfg, relevance, certainty)
     cited = () if reason else tuple(citations)
     return Verdict(tuple(checks), cited, tuple(invalid), reason, certainty)

@@ -8,6 +8,7 @@ weekday that is a name: "Theresa May", "the Sunday Times").
 from __future__ import annotations
 
 import calendar
+import re
 import warnings
 from datetime import date, datetime, timedelta
 
@@ -65,6 +66,43 @@ def question_windows(question: str, as_of: date) -> tuple[DateWindow, ...]:
         if start <= as_of:
             windows.append(DateWindow(start.isoformat(), min(end, as_of).isoformat(), text.strip()))
     return tuple(windows)
+
+
+# Words that ask about the present without naming a date; dateparser resolves named dates only.
+_RECENT = re.compile(
+    r"\b(?:recent|recently|latest|currently|days ago|newly|just now)\b|\bnew\b(?! (?-i:[A-Z]))", re.I
+)
+RECENT_DAYS = 30  # "recently" reaches back this far
+SLACK_DAYS = 7  # news of an event is dated up to a week after it
+
+
+def asks_about_now(question: str) -> bool:
+    """Return True when a question asks about the present ("recently", "the latest", "a new ...")."""
+    return bool(_RECENT.search(question))
+
+
+def timely(date_iso: str | None, windows: tuple[DateWindow, ...], as_of: str, recent: bool) -> bool:
+    """Return True when a passage dated ``date_iso`` can speak for the time a question asks about.
+
+    A question that names a short period ("on Monday", "this week", "yesterday": 8 days at most) or
+    asks about the present needs evidence dated from a week before that period (or 30 days before
+    the as-of day) up to the as-of day. Longer periods ("in 2019", "last year") and questions without
+    a time ask nothing of the date; undated passages always pass.
+    """
+    if not date_iso or not as_of:
+        return True
+    spans = [(date.fromisoformat(w.start), date.fromisoformat(w.end)) for w in windows]
+    starts = [s for s, e in spans if (e - s).days <= 8]
+    today = date.fromisoformat(as_of)
+    if recent:
+        starts.append(today - timedelta(days=RECENT_DAYS))
+    if not starts:
+        return True
+    try:
+        day = date.fromisoformat(date_iso[:10])
+    except ValueError:
+        return True
+    return any(s - timedelta(days=SLACK_DAYS) <= day <= today for s in starts)
 
 
 def day_number(iso: str | None) -> int:

@@ -214,7 +214,7 @@ class Pipeline:
                     clock.first_token()
                     yield Token(piece)
             clock.lap("generate")
-        verdict = verify_draft(query.text, draft, passages, s.answer, self.embedder, weak)
+        verdict = verify_draft(query, draft, passages, s.answer, self.embedder, weak)
         clock.lap("check")
         asked = asked or query.text
         yield Done(

@@ -82,6 +82,9 @@ class Query:
     text: str
     as_of: str  # ISO date; passages dated later are not used
     windows: tuple[DateWindow, ...] = ()
+    recent: bool = (
+        False  # it asks about the present ("recently", "the latest", "new"): evidence must be recent
+    )
 
 
 @dataclass(frozen=True)

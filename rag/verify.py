@@ -8,7 +8,8 @@ A sentence is supported by a passage when one passage sentence, with its neighbo
    ("the incident took place in Boulder") are not required beside a name or number;
 2. each of its numbers with the same event ("17 killed" is not "17 injured"): a participle next to a
    number in the sentence must not belong to another number in the passage;
-3. words of the question (at least ``min_anchor`` of them), so the answer is about what was asked.
+3. words of the question (at least ``min_anchor`` of them) and every number the question names, so
+   the answer is about what was asked ("won 2-1 over Liverpool" is about one match, not any).
 
 A sentence that adds nothing beyond the question answers nothing and is never supported.
 """
@@ -155,6 +156,11 @@ def _window_support(
         return Support(False, f"the passage does not state: {', '.join(absent)}", covered, anchored)
     if anchored < anchor or anchored == 0:
         return Support(False, "the passage is not about what was asked", covered, anchored)
+    unnamed = question.stem_numbers - numbers(window)
+    if unnamed:  # "won 2-1", "a 40-day boycott": a stretch about that event names those numbers too
+        return Support(
+            False, f"the passage is not about the {', '.join(sorted(unnamed))} asked of", covered, anchored
+        )
     misplaced = _misplaced_number(sentence, window, nums | (numbers(sentence) & numbers(window)))
     if misplaced:
         return Support(False, f"in the passage, {misplaced} counts something else", covered, anchored)

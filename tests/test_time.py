@@ -132,3 +132,27 @@ def test_cli_as_of(tmp_path):
         [rag, "ask", "--as-of", "June", "x?"], env=env, capture_output=True, text=True, timeout=300
     )
     assert bad.returncode == 2 and "2025-06-06" in bad.stderr
+
+
+def test_questions_about_now_need_evidence_from_then():
+    from rag.dates import asks_about_now, timely
+
+    assert asks_about_now("Nasa has launched a new space telescope with what name?")
+    assert asks_about_now("Who was recently elected?") and not asks_about_now("Which team won in New York?")
+    week = question_windows("Which Italian volcano erupted on Monday?", FRIDAY)
+    assert timely("2025-06-02", week, "2025-06-06", False)
+    assert not timely("2019-07-03", week, "2025-06-06", False), (
+        "a 2019 page cannot say what erupted this Monday"
+    )
+    assert timely(None, week, "2025-06-06", False), "undated passages are not ruled out"
+    assert timely("2019-07-03", (), "2025-06-06", False), "a question without a time asks nothing of dates"
+    years = question_windows("Which team won in 2019?", FRIDAY)
+    assert timely("2021-01-01", years, "2025-06-06", False), "long periods ask nothing of the page's date"
+    assert not timely("2024-01-01", (), "2025-06-06", True) and timely("2025-05-20", (), "2025-06-06", True)
+
+
+def test_an_old_page_does_not_answer_what_happened_on_monday(volcanoes):
+    pipe, model = volcanoes
+    model.enqueue("Stromboli erupted on Monday [1][2][3].")
+    answer = pipe.ask(VOLCANO, as_of="2025-06-06")
+    assert answer.abstained and "older than the time the question asks about" in answer.sentences[0].reason
