@@ -118,12 +118,7 @@ def _chunks(doc: Document, settings: Settings, embedder: Embedder) -> list[Chunk
     cfg = settings.chunk
     budget = min(cfg.max_tokens, embedder.max_tokens)
     spans = chunk_spans(
-        doc.text,
-        embedder.count_tokens,
-        embedder.tokenize,
-        budget,
-        cfg.min_tokens,
-        min(cfg.overlap_tokens, budget // 2),
+        doc.text, embedder.count_tokens, budget, cfg.min_tokens, min(cfg.overlap_tokens, budget // 2)
     )
     return chunk_document(doc, spans)
 
