@@ -217,3 +217,45 @@ def test_file_spans_point_at_the_text_in_the_source_file(corpus, settings):
             checked += 1
     assert checked > 10
     assert any(c.file_offset > 0 for c in chunks), "the date header / front matter is skipped"
+
+
+def test_text_over_the_size_limit_is_refused_with_the_setting_to_raise(corpus, settings):
+    from rag.settings import ChunkSettings
+
+    small = settings.model_copy(update={"chunk": ChunkSettings(max_text_mb=0.002)})  # the seed is ~4 KB
+    report = ingest([corpus], small, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "over the limit of 0.002 MB" in reasons[SEED.name]
+    assert "RAG_CHUNK__MAX_TEXT_MB=1" in reasons[SEED.name]
+    assert {d.path.split("/")[-1] for d in list_documents(small)} == {"orchard.md", "lighthouse.html"}
+
+
+def test_a_chunker_crash_skips_only_that_file(corpus, settings, monkeypatch):
+    """Any exception while chunking one file is that file's problem line; the run goes on."""
+    import rag.planning
+
+    real = rag.planning.chunk_spans
+
+    def chunker(text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "TRIGGER" in text:
+            raise TimeoutError("regex match timed out")  # what nltk's guard raised on a 20 MB line
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(rag.planning, "chunk_spans", chunker)
+    (corpus / "trigger.txt").write_text("This file makes the chunker fail: TRIGGER.")
+    report = ingest([corpus], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "TimeoutError: regex match timed out" in reasons["trigger.txt"]
+    assert len(list_documents(settings)) == 3
+
+
+def test_broken_symbolic_links_are_reported(corpus, settings, tmp_path):
+    (corpus / "moved.txt").symlink_to(tmp_path / "nowhere" / "moved.txt")
+    given = tmp_path / "given.md"
+    given.symlink_to(tmp_path / "gone.md")
+    report = ingest([corpus, given], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert reasons["moved.txt"].startswith("broken symbolic link")
+    assert str(tmp_path / "nowhere" / "moved.txt") in reasons["moved.txt"]
+    assert reasons["given.md"].startswith("broken symbolic link")
+    assert len(list_documents(settings)) == 3
