@@ -8,7 +8,7 @@ from pathlib import Path
 from .indexing import Progress
 from .pipeline import History, Pipeline
 from .settings import Settings
-from .types import Answer, DocumentInfo, IngestReport, StreamEvent
+from .types import Answer, DocumentInfo, IndexCheck, IngestReport, StreamEvent
 
 
 def pipeline(settings: Settings | None = None) -> Pipeline:
@@ -81,3 +81,18 @@ def ask(question: str, settings: Settings | None = None, history: History = ()) 
 
     """
     return pipeline(settings).ask(question, history)
+
+
+def check_index(settings: Settings | None = None, repair: bool = False) -> IndexCheck:
+    """Compare the vector store, the manifest and BM25, and with ``repair`` bring them into agreement.
+
+    Args:
+        settings: Settings; defaults to ``Settings()`` (env and rag.toml).
+        repair: Delete orphan vectors, re-embed missing ones (or forget them when their file changed,
+            so the next ingest redoes it), restore spans, rebuild BM25; then check again.
+
+    Returns:
+        The counts of each disagreement (``clean`` when none), and what a repair did.
+
+    """
+    return pipeline(settings).check(repair)

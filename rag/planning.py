@@ -134,6 +134,7 @@ def plan_file(
         doc.title,
         doc.date,
         {c.id: [c.start, c.end] for c in chunks},
+        doc.body_offset,
     )
 
 

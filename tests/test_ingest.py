@@ -259,3 +259,57 @@ def test_broken_symbolic_links_are_reported(corpus, settings, tmp_path):
     assert str(tmp_path / "nowhere" / "moved.txt") in reasons["moved.txt"]
     assert reasons["given.md"].startswith("broken symbolic link")
     assert len(list_documents(settings)) == 3
+
+
+def _stored_vs_committed(settings):
+    """Return (stored chunk id -> (start, end), manifest chunk id -> (start, end)) for one index."""
+    from rag.pipeline import Pipeline
+
+    manifest = Manifest.load(settings.index_dir)
+    committed = {cid: tuple(s) for e in manifest.documents.values() for cid, s in e.chunks.items()}
+    with Pipeline(settings).index.writing() as store:
+        stored = {c.id: (c.start, c.end) for c in store.all_chunks()}
+        store.close()
+    return stored, committed
+
+
+def test_a_crash_between_span_updates_and_the_commit_is_undone(corpus, settings, monkeypatch, tmp_path):
+    """Moved chunks get new spans in Chroma before the commit; a crash there must not leave them."""
+    import rag.indexing
+    from rag.pipeline import Pipeline
+
+    ingest([corpus], settings, show_bar=False)
+    seed = corpus / SEED.name
+    seed.write_text(seed.read_text().replace("\n\n", "\n\nA new paragraph moves every later chunk.\n\n", 1))
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # the process dies after writing vectors and spans, before the commit
+
+    monkeypatch.setattr(rag.indexing, "commit", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(settings).ingest([corpus], show_bar=False)
+    monkeypatch.undo()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The ferry to Kestrel Point leaves at nine.")
+    Pipeline(settings).ingest([other], show_bar=False)  # any ingest recovers first
+    stored, committed = _stored_vs_committed(settings)
+    assert stored == committed
+
+
+def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings, monkeypatch):
+    import rag.indexing
+    from rag.pipeline import Pipeline
+
+    ingest([corpus], settings, show_bar=False)
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rag.indexing, "remove_versions", crash)  # dies after the store was cleared
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(settings).ingest([corpus], show_bar=False, rebuild=True)
+    monkeypatch.undo()
+    report = Pipeline(settings).ingest([corpus], show_bar=False)
+    stored, committed = _stored_vs_committed(settings)
+    assert stored == committed and report.chunks_embedded == len(committed) > 10
