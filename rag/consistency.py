@@ -100,8 +100,10 @@ def _repair(
 ) -> list[str]:
     """Fix every disagreement (under the write lock); return what was done."""
     done = []
+    if (index_dir / journal.JOURNAL).exists():
+        done.append("finished the clean-up of an interrupted ingest (its journal and BM25 folders)")
     if n := recover(index_dir, store, manifest):
-        done.append(f"deleted {n} orphan vectors (an unfinished ingest's, or unlisted)")
+        done.append(f"deleted {n} orphan vectors")
     _, found = _inspect(index_dir, store, manifest)
     if found.orphans:
         store.delete(sorted(found.orphans))
