@@ -12,7 +12,7 @@ from .indexing import Progress
 from .manifest import Manifest
 from .pipeline import History, Pipeline
 from .settings import Settings
-from .types import Answer, DocumentInfo, IndexStatus, IngestReport, StreamEvent, UploadReport
+from .types import Answer, DocumentInfo, IndexCheck, IndexStatus, IngestReport, StreamEvent, UploadReport
 
 
 def pipeline(settings: Settings | None = None) -> Pipeline:
@@ -169,3 +169,18 @@ def remove_stray_upload(name: str, settings: Settings | None = None) -> None:
     if name not in index_status(s).stray_uploads:
         raise RagError(f"No upload named {name!r} waits outside the index; refresh the list and pick one.")
     (uploads.upload_dir(s) / name).unlink(missing_ok=True)
+
+
+def check_index(settings: Settings | None = None, repair: bool = False) -> IndexCheck:
+    """Compare the vector store, the manifest and BM25, and with ``repair`` bring them into agreement.
+
+    Args:
+        settings: Settings; defaults to ``Settings()`` (env and rag.toml).
+        repair: Delete orphan vectors, re-embed missing ones (or forget them when their file changed,
+            so the next ingest redoes it), restore spans, rebuild BM25; then check again.
+
+    Returns:
+        The counts of each disagreement (``clean`` when none), and what a repair did.
+
+    """
+    return pipeline(settings).check(repair)

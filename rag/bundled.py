@@ -140,11 +140,14 @@ def bundled_gguf_path(name: str, cache_dir: str | Path) -> Path:
 
 
 def check_gguf(path: str | Path) -> Path:
-    """Check that a user's GGUF file exists and starts with the GGUF magic bytes."""
+    """Check that a user's GGUF file exists, is a GGUF file and holds all the data its header declares."""
+    from .gguf import check_gguf_file
+
     p = Path(os.path.expanduser(str(path)))
     if not p.is_file():
         raise ModelFileError(f"Model file {p} does not exist. Set RAG_MODEL__PATH to a .gguf file.")
     with p.open("rb") as fh:
         if fh.read(4) != b"GGUF":
             raise ModelFileError(f"{p} is not a GGUF file (bad header). Re-download or convert it.")
+    check_gguf_file(p)
     return p

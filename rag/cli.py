@@ -12,7 +12,8 @@ import click
 from . import api
 from .errors import RagError
 from .settings import Settings, load_settings
-from .types import Answer, Done, IngestReport, Retrieved, Token
+from .terminal import plain
+from .types import Answer, Done, IndexCheck, IngestReport, Retrieved, Token
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -20,9 +21,14 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
+# Exit codes (README "Exit codes"): 0 done; 1 `rag check` found problems; 2 an error (the message
+# says the fix); 3 `rag ingest` finished but some files could not be ingested.
+EXIT_PROBLEMS, EXIT_ERROR, EXIT_FILES_FAILED = 1, 2, 3
+
+
 def _fail(exc: RagError) -> None:
-    click.secho(f"Error: {exc}", fg="red", err=True)
-    sys.exit(2)
+    click.secho(f"Error: {plain(str(exc))}", fg="red", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 @click.group()
@@ -48,7 +54,7 @@ def _print_report(report: IngestReport) -> None:
     )
     for p in report.problems:
         click.secho(
-            f"  {'warning' if p.reason.startswith('warning') else 'skipped'}: {p.path}: {p.reason}",
+            f"  {'skipped' if p in report.failures else 'warning'}: {plain(p.path)}: {plain(p.reason)}",
             fg="yellow",
             err=True,
         )
@@ -61,7 +67,10 @@ def _print_report(report: IngestReport) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool, as_json: bool) -> None:
-    """Add files and folders (.txt .md .html .pdf .docx) to the index; unchanged ones are skipped."""
+    """Add files and folders (.txt .md .html .pdf .docx) to the index; unchanged ones are skipped.
+
+    Exits with 3 when some files could not be ingested (the rest are), 2 on an error.
+    """
     settings = _settings(ctx)
     try:
         report = api.ingest(paths, settings, prune=prune, show_bar=not as_json, rebuild=rebuild)
@@ -71,6 +80,56 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bo
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report)
+    if report.failures:
+        sys.exit(EXIT_FILES_FAILED)
+
+
+_CHECK_LABELS = {
+    "orphan_vectors": "vectors no document lists (never answered from)",
+    "missing_vectors": "indexed chunks without a vector (dense search misses them)",
+    "span_mismatches": "vectors whose spans, title or date differ from the manifest",
+    "bm25_missing": "indexed chunks missing from the BM25 index",
+    "bm25_extra": "BM25 rows that are not indexed chunks",
+    "bm25_version_missing": "the BM25 index the manifest names is gone or unreadable",
+    "stale_bm25_versions": "old BM25 folders left behind",
+    "unfinished_journal": "an ingest died before it cleaned up",
+}
+
+
+def _print_check(result: IndexCheck, index_dir: Path) -> None:
+    click.echo(
+        f"Index {index_dir}: {result.documents} documents, {result.chunks} chunks, {result.vectors} "
+        f"vectors, generation {result.generation}."
+    )
+    for action in result.repairs:
+        click.echo(f"  repaired: {plain(action)}")
+    for name, count in result.problems().items():
+        click.secho(f"  {count:6d}  {_CHECK_LABELS.get(name, name)} ({name})", fg="yellow")
+    if result.clean:
+        click.secho("Consistent: the vector store, the manifest and BM25 agree.", fg="green")
+    else:
+        click.secho("Problems found. Fix them with: rag check --repair", fg="yellow")
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Fix what disagrees, then check again.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
+    """Check that the vector store, the manifest and BM25 agree; --repair fixes them.
+
+    Exits with 0 when they agree, 1 when problems are found (or remain after --repair), 2 on an error.
+    """
+    settings = _settings(ctx)
+    try:
+        result = api.check_index(settings, repair=repair)
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_check(result, settings.index_dir)
+    sys.exit(0 if result.clean else EXIT_PROBLEMS)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -80,17 +139,17 @@ def _print_answer(answer: Answer) -> None:
             f"Not used: {p.chunk.path} gives instructions to the model ({', '.join(p.flags)}).", fg="yellow"
         )
     if answer.abstained:
-        click.secho(answer.text, fg="yellow", bold=True)
-        click.echo(f"({answer.abstain_reason})")
+        click.secho(plain(answer.text), fg="yellow", bold=True)
+        click.echo(f"({plain(answer.abstain_reason)})")
         click.echo("\nClosest passages:")
         for n, p in enumerate(answer.passages[:3], 1):
-            click.echo(f"  [{n}] {p.chunk.path} {p.chunk.date or ''}: {p.chunk.text[:160]}…")
+            click.echo(f"  [{n}] {plain(p.chunk.path)} {p.chunk.date or ''}: {plain(p.chunk.text[:160])}…")
         return
     click.secho("Checked answer: ", nl=False, dim=True)
-    click.secho(answer.text, bold=True)
+    click.secho(plain(answer.text), bold=True)
     for s in answer.sentences:
         if not s.supported and s.reason != "no claim":
-            click.secho(f"  unsupported: {s.text} ({s.reason})", fg="red")
+            click.secho(f"  unsupported: {plain(s.text)} ({plain(s.reason)})", fg="red")
     click.echo("\nSources:")
     for n in sorted({c.n for c in answer.citations}):
         c = next(c for c in answer.citations if c.n == n)
@@ -103,8 +162,9 @@ def _print_answer(answer: Answer) -> None:
             else ""
         )
         start, end = ch.file_span
-        click.echo(f"  [{n}] {ch.title} ({ch.date or 'no date'}), {ch.path} chars {start}-{end}{mark}")
-        click.echo(f'      "{c.quote}"')
+        where = f"{plain(ch.title)} ({ch.date or 'no date'}), {plain(ch.path)}"
+        click.echo(f"  [{n}] {where} chars {start}-{end}{mark}")
+        click.echo(f'      "{plain(c.quote)}"')
     t = answer.timings
     click.secho(
         f"\nas of {answer.as_of}; retrieve {t.retrieve:.2f} s, first token {t.first_token:.1f} s, "
@@ -135,7 +195,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, as_of: str | None) -> 
             elif isinstance(event, Retrieved):
                 click.secho(f"Found {len(event.passages)} passages. Draft: ", nl=False, dim=True, err=True)
             elif isinstance(event, Token):
-                click.secho(event.text, nl=False, dim=True, err=True)
+                click.secho(plain(event.text), nl=False, dim=True, err=True)
             elif isinstance(event, Done):
                 click.echo("", err=True)
                 _print_answer(event.answer)
@@ -156,7 +216,7 @@ def docs(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2, ensure_ascii=False))
         return
     for i in infos:
-        click.echo(f"{i.chunks:5d} chunks  {i.date or '----------'}  {i.path}  {i.title}")
+        click.echo(f"{i.chunks:5d} chunks  {i.date or '----------'}  {plain(i.path)}  {plain(i.title)}")
     click.echo(f"{len(infos)} documents, {sum(i.chunks for i in infos)} chunks")
 
 

@@ -52,18 +52,42 @@ def index_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
 
 
 def recover(index_dir: Path, store: VectorStore, manifest: Manifest) -> int:
-    """Undo what a crashed run left behind (under the write lock); return how many orphans were deleted."""
-    ids = journal.pending(index_dir)
-    if ids is not None and not ids and not (index_dir / journal.JOURNAL).exists():
-        return 0
-    listed = ids if ids is not None else set(store.ids())  # a damaged journal: compare everything
-    orphans = sorted(listed - manifest.chunk_ids())
-    if orphans:
-        store.delete(orphans)
-    if manifest.bm25:
-        remove_versions(index_dir, keep=manifest.bm25)
-    journal.end(index_dir)
-    return len(orphans)
+    """Undo what a crashed run left behind (under the write lock); return how many orphans were deleted.
+
+    The journal lists the ids the run meant to write, update or delete: those the manifest does not
+    hold are deleted, those it holds get back the spans it commits. A store that still holds more or
+    fewer vectors than the manifest has chunks (a damaged journal, a manifest deleted by hand) is
+    compared in full, so no vector outside the manifest survives.
+    """
+    unfinished = (index_dir / journal.JOURNAL).exists()
+    committed = manifest.chunk_ids()
+    before = store.count()
+    if unfinished:
+        listed = journal.pending(index_dir)
+        if listed is not None:
+            store.delete(sorted(listed - committed))
+            restore_metadata(store, manifest, listed & committed)
+    if store.count() != len(committed):
+        store.delete(sorted(set(store.ids()) - committed))
+    if unfinished:
+        if manifest.bm25:
+            remove_versions(index_dir, keep=manifest.bm25)
+        journal.end(index_dir)
+    return before - store.count()
+
+
+def restore_metadata(store: VectorStore, manifest: Manifest, ids: Iterable[str]) -> int:
+    """Give stored chunks the spans, title, path and date the manifest commits; return how many changed."""
+    owners = manifest.owners()
+    wanted = sorted(i for i in ids if i in owners)
+    fixed = [
+        want
+        for c in store.get(wanted)
+        if (want := manifest.documents[owners[c.id]].committed(owners[c.id], c)) != c
+    ]
+    if fixed:
+        store.update_spans(fixed)
+    return len(fixed)
 
 
 def _embed_all(
@@ -173,17 +197,18 @@ def apply(
     plan: Plan,
     progress: Progress | None = None,
     show_bar: bool = False,
+    force: bool = False,
 ) -> None:
-    """Carry out a plan: journal, write vectors and spans, commit; nothing when nothing changed."""
+    """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced)."""
     if manifest.schema < SCHEMA:  # older metadata lacks fields new filters need: rewrite it, no re-embedding
         plan.to_update.extend(store.get(sorted(manifest.chunk_ids() - {c.id for c in plan.to_update})))
         manifest.schema = SCHEMA
-    if not (plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
+    if not (force or plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
         return
-    journal.begin(index_dir, [c.id for c in plan.to_embed] + plan.to_delete)
+    journal.begin(index_dir, [c.id for c in plan.to_embed + plan.to_update] + plan.to_delete)
     _embed_all(plan.to_embed, embedder, store, progress, show_bar)
     if plan.to_update:
-        store.update_spans(plan.to_update)
+        store.update_spans(list({c.id: c for c in plan.to_update}.values()))  # Chroma refuses repeated ids
     commit(index_dir, store, manifest, plan.to_delete, plan.to_embed)
 
 
@@ -200,9 +225,13 @@ def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> tuple
 
 
 def reset_index(index_dir: Path, store: VectorStore) -> None:
-    """Empty the index (vectors, BM25, manifest) under the write lock, e.g. to change embedder."""
+    """Empty the index (vectors, BM25, manifest) under the write lock, e.g. to change embedder.
+
+    The manifest goes first: a crash after it leaves vectors no manifest lists, which the next run's
+    ``recover`` deletes; the other order could leave a manifest listing vectors that are gone.
+    """
     with index_lock(index_dir):
+        (index_dir / MANIFEST).unlink(missing_ok=True)
         store.clear()
         remove_versions(index_dir, keep="")
-        for stale in (index_dir / MANIFEST, index_dir / journal.JOURNAL):
-            stale.unlink(missing_ok=True)
+        journal.end(index_dir)

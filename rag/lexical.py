@@ -135,3 +135,19 @@ def remove_versions(index_dir: Path, keep: str) -> None:
     for old in index_dir.glob("bm25.*"):
         if old.name != keep:
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+
+
+def saved_ids(index_dir: Path, version: str) -> list[str] | None:
+    """Return the chunk ids of a saved version (an older index's if ``version`` is ""); None if unreadable."""
+    version = version or _legacy_version(index_dir)
+    try:
+        ids = json.loads((index_dir / version / "ids.json").read_text()) if version else None
+    except (OSError, ValueError):
+        return None
+    return [str(i) for i in ids] if isinstance(ids, list) else None
+
+
+def stale_versions(index_dir: Path, keep: str) -> list[Path]:
+    """Return the BM25 version folders other than ``keep`` (an older index's version and pointer if "")."""
+    kept = {keep} if keep else {_legacy_version(index_dir), LEGACY_POINTER}
+    return sorted(p for p in index_dir.glob("bm25.*") if p.name not in kept)

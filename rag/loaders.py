@@ -5,9 +5,11 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import logging
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 _DATE_HEADER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*\n?")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
 _ISO_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+_FIRST_LINE = re.compile(r"\S[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]{0,199}")  # splitlines' breaks
 
 
 class LoadError(Exception):
@@ -119,18 +122,47 @@ def _html(data: bytes) -> Parsed:
     )
 
 
+class _Notes(logging.Handler):
+    """Collects a library's log messages about one file."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pypdf_notes() -> Iterator[list[str]]:
+    """Collect pypdf's warnings ("EOF marker not found") while it reads one file.
+
+    pypdf logs its repairs to the "pypdf" logger; with no handler there, Python prints them on
+    stderr, between rag's own report lines. Collected, they go into that file's problem line.
+    """
+    notes = _Notes()
+    logger = logging.getLogger("pypdf")
+    logger.addHandler(notes)
+    try:
+        yield notes.messages
+    finally:
+        logger.removeHandler(notes)
+
+
 def _pdf(data: bytes) -> Parsed:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError("password-protected PDF; save a copy without the password first")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
-    except (PdfReadError, ValueError, KeyError, OSError) as exc:
-        raise LoadError(f"corrupt or unreadable PDF ({exc})") from None
+    with _pypdf_notes() as notes:
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                raise LoadError("password-protected PDF; save a copy without the password first")
+            pages = [page.extract_text() or "" for page in reader.pages]
+            info = reader.metadata
+        except (PdfReadError, ValueError, KeyError, OSError) as exc:
+            detail = "; ".join(dict.fromkeys([str(exc), *notes]))
+            raise LoadError(f"corrupt or unreadable PDF ({detail})") from None
     title = str(info.title) if info and info.title else None
     date = _iso(str(info.get("/CreationDate", ""))) if info else None
     return Parsed("\n\n".join(p.strip() for p in pages if p.strip()), title, date)
@@ -158,9 +190,10 @@ def _iso(value: str | None) -> str | None:
 
 def fallback_title(text: str, path: Path) -> str:
     """Title from the first line when short, else its first words, else the file name."""
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if not first:
+    found = _FIRST_LINE.search(text)  # reads at most 200 characters of the line: a file may be one line
+    if not found:
         return path.stem
+    first = found.group().strip()
     if len(first) <= 80:
         return first.lstrip("# ").strip()
     words = first.split()
@@ -184,6 +217,14 @@ _PARSERS: dict[str, Callable[[bytes], Parsed]] = {
 }
 
 
+_NO_TEXT = {
+    ".pdf": "no text found in the PDF (a scanned PDF needs OCR first, e.g. ocrmypdf)",
+    ".html": "no text found in the HTML (only markup, scripts or styles)",
+    ".htm": "no text found in the HTML (only markup, scripts or styles)",
+    ".docx": "no text found in the .docx (it may hold only images)",
+}
+
+
 def load_document(path: Path, data: bytes) -> tuple[Document, str | None]:
     """Parse one file's bytes into a Document.
 
@@ -199,13 +240,13 @@ def load_document(path: Path, data: bytes) -> tuple[Document, str | None]:
 
     """
     suffix = path.suffix.lower()
-    if not data.strip():
+    if not data or data.isspace():  # no copy of a large file
         raise LoadError("empty file")
     if suffix not in _PARSERS:
         raise LoadError(f"unsupported type '{suffix}'; supported: {', '.join(SUFFIXES)}")
     parsed = _PARSERS[suffix](data)
     if not parsed.text.strip():
-        raise LoadError("no text found (a scanned PDF needs OCR first)")
+        raise LoadError(_NO_TEXT.get(suffix, "no text found after its header (date line or front matter)"))
     doc = Document(
         id=doc_id_for(path),
         path=display_path(path),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .errors import EmbedderMismatchError, NoIndexError, RagError
-from .types import DocumentInfo
+from .types import Chunk, DocumentInfo
 
 MANIFEST = "manifest.json"
 SCHEMA = 2  # 2: chunk metadata carries "day" (YYYYMMDD) for date filters; 1 (or absent): it does not
@@ -29,6 +29,22 @@ class DocEntry:
     title: str
     date: str | None
     chunks: dict[str, list[int]] = field(default_factory=dict)  # chunk id -> [start, end]
+    offset: int | None = None  # where the text starts in the file (chunks' file_offset); None: older index
+
+    def committed(self, doc_id: str, stored: Chunk) -> Chunk:
+        """Return a stored chunk of this document with the spans, title, path and date committed here."""
+        start, end = self.chunks[stored.id]
+        offset = stored.file_offset if self.offset is None else self.offset
+        return replace(
+            stored,
+            doc_id=doc_id,
+            start=start,
+            end=end,
+            title=self.title,
+            path=self.display,
+            date=self.date,
+            file_offset=offset,
+        )
 
 
 @dataclass
@@ -94,6 +110,10 @@ class Manifest:
         from .dates import day_number
 
         return {cid: day_number(e.date) for e in self.documents.values() for cid in e.chunks}
+
+    def owners(self) -> dict[str, str]:
+        """Map every committed chunk id to its document id."""
+        return {cid: doc_id for doc_id, entry in self.documents.items() for cid in entry.chunks}
 
     def check_embedder(self, name: str, dim: int, index_dir: Path) -> None:
         """Refuse to mix vectors of two embedders in one index."""

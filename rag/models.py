@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .bundled import bundled_gguf_path, check_gguf
-from .errors import ModelServerError, missing
+from .errors import ModelFileError, ModelServerError, missing
 from .settings import ModelSettings
 
 Message = dict[str, str]
@@ -62,7 +62,14 @@ class GGUFModel:
         # xllamacpp also opens an HTTP listener on a random loopback port; a random key keeps other
         # local processes from using it (we call the server in-process only).
         params.api_keys = [secrets.token_urlsafe(24)]
-        self._server = xlc.Server(params)
+        try:
+            self._server = xlc.Server(params)
+        except RuntimeError as exc:  # llama.cpp says only "Failed to init server" for any bad file
+            raise ModelFileError(
+                f"llama.cpp could not load the model {path} ({exc}). The file may be damaged or of a "
+                "model architecture this llama.cpp does not support: download it again, or choose "
+                "another with RAG_MODEL__PATH (or RAG_MODEL__BACKEND=bundled)."
+            ) from None
         self._settings = settings
         self.name = path.stem
 
@@ -194,8 +201,6 @@ def make_model(settings: ModelSettings, parallel: int = 1) -> ChatModel:
             return GGUFModel(bundled_gguf_path(settings.bundled, settings.cache_dir), settings, parallel)
         case "gguf":
             if not settings.path:
-                from .errors import ModelFileError
-
                 raise ModelFileError("backend=gguf needs a file: set RAG_MODEL__PATH=/path/model.gguf")
             return GGUFModel(check_gguf(settings.path), settings, parallel)
         case "openai":

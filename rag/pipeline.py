@@ -39,6 +39,7 @@ from .types import (
     Answer,
     DocumentInfo,
     Done,
+    IndexCheck,
     IngestReport,
     Passage,
     Query,
@@ -135,6 +136,16 @@ class Pipeline:
             removed, generation = remove_from_index(self.settings.index_dir, store, doc_id)
         self.index.committed(generation)
         return removed
+
+    def check(self, repair: bool = False) -> IndexCheck:
+        """Compare the vector store, the manifest and BM25 (fixing them with ``repair``); see ``rag.api``."""
+        from .consistency import check_index
+
+        with self.index.writing() as store:
+            result = check_index(self.settings, store, self.embedder, repair)
+        if repair:
+            self.index.committed(result.generation)
+        return result
 
     def retrieve(self, question: Query | str, top_k: int | None = None) -> list[Passage]:
         """Return the top passages among the committed chunks; a collection changed elsewhere is reopened.

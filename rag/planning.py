@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,23 +19,34 @@ MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
 def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
-    """Expand folders recursively into supported files; report paths that do not exist."""
+    """Expand folders recursively into supported files; report paths that do not exist or broken links."""
     files: list[Path] = []
     problems: list[FileProblem] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.suffix.lower() in SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            for p in sorted(path.rglob("*")):
+                if p.suffix.lower() not in SUFFIXES or any(
+                    part.startswith(".") for part in p.relative_to(path).parts
+                ):
+                    continue
+                if p.is_file():
+                    files.append(p)
+                elif p.is_symlink() and not p.exists():
+                    problems.append(_broken_link(p))
         elif path.is_file():
             files.append(path)
+        elif path.is_symlink():
+            problems.append(_broken_link(path))
         else:
             problems.append(FileProblem(str(path), "does not exist"))
-    return list(dict.fromkeys(files)), problems
+    return list(dict.fromkeys(files)), list(dict.fromkeys(problems))
+
+
+def _broken_link(path: Path) -> FileProblem:
+    """Describe a symbolic link whose target is gone."""
+    return FileProblem(
+        str(path), f"broken symbolic link (its target {os.readlink(path)} does not exist); fix or delete it"
+    )
 
 
 @dataclass
@@ -48,7 +61,9 @@ class Plan:
     problems: list[FileProblem] = field(default_factory=list)
 
 
-def _read(path: Path, manifest: Manifest, plan: Plan) -> tuple[Document, str | None] | None:
+def _read(
+    path: Path, manifest: Manifest, plan: Plan, max_text_mb: float
+) -> tuple[Document, str | None] | None:
     """Load a new or changed file; None when it is unchanged (counted in the plan)."""
     if path.stat().st_size > MAX_FILE_BYTES:
         raise LoadError(f"larger than {MAX_FILE_BYTES // 2**20} MiB; split it first")
@@ -57,7 +72,14 @@ def _read(path: Path, manifest: Manifest, plan: Plan) -> tuple[Document, str | N
     if old is not None and old.hash == content_hash(data):
         plan.skipped += len(old.chunks)
         return None
-    return load_document(path, data)
+    doc, warning = load_document(path, data)
+    if len(doc.text) > max_text_mb * 1e6:
+        raise LoadError(
+            f"its text is {len(doc.text) / 1e6:.1f} MB, over the limit of {max_text_mb:g} MB "
+            f"(chunk.max_text_mb); split the file, or raise the limit, e.g. "
+            f"RAG_CHUNK__MAX_TEXT_MB={math.ceil(len(doc.text) / 1e6)}"
+        )
+    return doc, warning
 
 
 def plan_file(
@@ -80,16 +102,18 @@ def plan_file(
 
     """
     try:
-        loaded = _read(path, manifest, plan)
+        loaded = _read(path, manifest, plan, settings.chunk.max_text_mb)
         if loaded is None:
             return
         doc, warning = loaded
         chunks = _chunks(doc, settings, embedder)
-    except (LoadError, OSError) as exc:
+    except LoadError as exc:
         plan.problems.append(FileProblem(str(path), str(exc)))
         return
-    except Exception as exc:  # a parser's or splitter's own error: skip this file, keep going
-        plan.problems.append(FileProblem(str(path), f"cannot be read ({type(exc).__name__}: {exc})"))
+    except Exception as exc:  # an I/O error, or a parser's or splitter's own: skip this file, keep going
+        io_error = isinstance(exc, OSError) and exc.errno  # not TimeoutError, an OSError without errno
+        reason = str(exc) if io_error else f"cannot be read ({type(exc).__name__}: {exc})"
+        plan.problems.append(FileProblem(str(path), reason))
         return
     if warning:
         plan.problems.append(FileProblem(str(path), f"warning: {warning}"))
@@ -110,6 +134,7 @@ def plan_file(
         doc.title,
         doc.date,
         {c.id: [c.start, c.end] for c in chunks},
+        doc.body_offset,
     )
 
 
@@ -118,12 +143,7 @@ def _chunks(doc: Document, settings: Settings, embedder: Embedder) -> list[Chunk
     cfg = settings.chunk
     budget = min(cfg.max_tokens, embedder.max_tokens)
     spans = chunk_spans(
-        doc.text,
-        embedder.count_tokens,
-        embedder.tokenize,
-        budget,
-        cfg.min_tokens,
-        min(cfg.overlap_tokens, budget // 2),
+        doc.text, embedder.count_tokens, budget, cfg.min_tokens, min(cfg.overlap_tokens, budget // 2)
     )
     return chunk_document(doc, spans)
 

@@ -57,6 +57,13 @@ class ChunkSettings(_Section):
     overlap_tokens: int = Field(
         24, ge=0, description="Overlap between pieces of a paragraph too long for one chunk."
     )
+    max_text_mb: float = Field(
+        10.0,
+        gt=0,
+        description="Largest text accepted from one file, in MB of extracted text (millions of "
+        "characters); a larger file is skipped with the reason. 1 MB is about 1,000 chunks, "
+        "1-2 minutes of embedding on 2 CPU cores.",
+    )
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> ChunkSettings:

@@ -152,11 +152,20 @@ class ChromaStore:
 
     @_guarded
     def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
-        """Insert or replace chunks with their vectors, in batches Chroma accepts."""
+        """Insert or replace chunks with their vectors, in batches Chroma accepts.
+
+        An id already stored is deleted first, then added: Chroma's own upsert of existing ids
+        leaves some records unreachable in its HNSW graph (chroma#7758), and its add keeps the
+        old record.
+        """
         for i in range(0, len(chunks), _MAX_BATCH):
             part = chunks[i : i + _MAX_BATCH]
-            self._col.upsert(
-                ids=[c.id for c in part],
+            ids = [c.id for c in part]
+            existing = self._col.get(ids=ids, include=[])["ids"]
+            if existing:
+                self._col.delete(ids=existing)
+            self._col.add(
+                ids=ids,
                 embeddings=[list(v) for v in vectors[i : i + _MAX_BATCH]],
                 documents=[c.text for c in part],
                 metadatas=[_metadata(c) for c in part],

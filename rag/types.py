@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 Source = Literal["dense", "bm25", "fused"]
@@ -178,6 +178,11 @@ class IngestReport:
     problems: tuple[FileProblem, ...] = field(default_factory=tuple)
     generation: int = 0  # the index's commit number after this run
 
+    @property
+    def failures(self) -> tuple[FileProblem, ...]:
+        """The files that could not be ingested (warnings, e.g. a cp1252 fallback, are not failures)."""
+        return tuple(p for p in self.problems if not p.reason.startswith("warning"))
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return asdict(self)
@@ -259,3 +264,36 @@ class UploadReport:
     refused: tuple[str, ...] = ()  # why a file was not stored (type, size)
     failed: tuple[FileProblem, ...] = ()  # ingest could not read these; their copies were deleted
     ingest: IngestReport | None = None
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """What ``rag check`` found: where the vector store, the manifest and BM25 disagree (0: they agree)."""
+
+    documents: int = 0
+    chunks: int = 0  # committed chunks (the manifest's)
+    vectors: int = 0  # vectors in the store
+    generation: int = 0
+    orphan_vectors: int = 0  # vectors the manifest does not list (never answered from)
+    missing_vectors: int = 0  # committed chunks with no vector (dense search cannot find them)
+    span_mismatches: int = 0  # vectors whose spans, title or date differ from the manifest's
+    bm25_missing: int = 0  # committed chunks the BM25 version lacks
+    bm25_extra: int = 0  # BM25 rows that are not committed chunks, or duplicated
+    bm25_version_missing: bool = False  # the BM25 version the manifest names is gone or unreadable
+    stale_bm25_versions: int = 0  # BM25 folders the manifest does not name
+    unfinished_journal: bool = False  # an ingest died before it cleaned up
+    repairs: tuple[str, ...] = ()  # what ``--repair`` did
+
+    def problems(self) -> dict[str, int]:
+        """Return each disagreement found with its count (empty when the index is consistent)."""
+        counts = ("documents", "chunks", "vectors", "generation", "repairs")
+        return {f.name: int(v) for f in fields(self) if f.name not in counts and (v := getattr(self, f.name))}
+
+    @property
+    def clean(self) -> bool:
+        """True when the vector store, the manifest and BM25 agree."""
+        return not self.problems()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON shape printed by ``rag check --json``."""
+        return {**asdict(self), "clean": self.clean, "problems": self.problems()}

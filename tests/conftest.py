@@ -126,3 +126,20 @@ def memory_store(dim: int = 384):
     return ChromaStore(
         StoreSettings(collection=name), Path("/nonexistent"), "all-MiniLM-L6-v2", dim, client=client
     )
+
+
+def cli_env(index_dir: Path, home: Path, **extra: str) -> dict[str, str]:
+    """Environment for running the `rag` command in a subprocess: offline, this checkout's code, one index."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "RAG_INDEX_DIR": str(index_dir),
+        "RAG_MODEL__BUNDLED": "smollm2-135m",
+        "RAG_MODEL__MAX_TOKENS": "64",
+    }
+    if "PYTHONPATH" in os.environ:  # a worktree run: the subprocess must load the same code
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return {**env, **extra}

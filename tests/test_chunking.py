@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from conftest import SEED
 
@@ -20,7 +22,7 @@ def test_paragraph_spans_are_trimmed_and_exact():
 
 def test_seed_chunks_have_exact_spans_and_fit_the_embedder(embedder):
     doc, _ = load_document(SEED, SEED.read_bytes())
-    chunks = chunk_document(doc, chunk_spans(doc.text, embedder.count_tokens, embedder.tokenize))
+    chunks = chunk_document(doc, chunk_spans(doc.text, embedder.count_tokens))
     assert len(chunks) > 5
     for c in chunks:
         assert doc.text[c.start : c.end] == c.text
@@ -34,10 +36,76 @@ def test_seed_chunks_have_exact_spans_and_fit_the_embedder(embedder):
 def test_long_paragraph_is_split_by_sentences_within_budget(embedder):
     sentences = [f"Sentence number {i} talks about the harbour and its {i} boats." for i in range(80)]
     text = "Intro.\n\n" + " ".join(sentences)
-    spans = chunk_spans(text, embedder.count_tokens, embedder.tokenize, max_tokens=64, overlap=8)
+    spans = chunk_spans(text, embedder.count_tokens, max_tokens=64, overlap=8)
     assert len(spans) > 5
     for a, b in spans:
         assert embedder.count_tokens(text[a:b]) <= 64
         assert text[a:b].strip() == text[a:b]
     covered = "".join(text[a:b] for a, b in spans)
     assert "number 79" in covered and "number 0 " in covered
+
+
+def test_seed_chunk_ids_are_the_ones_the_old_splitter_made(embedder):
+    """Ordinary documents keep their chunk ids across the change of splitter (nothing re-embedded)."""
+    import dataclasses
+    import json
+
+    from conftest import ROOT
+
+    recorded = json.loads((ROOT / "tests" / "data" / "seed_chunk_ids.json").read_text())
+    doc, _ = load_document(SEED, SEED.read_bytes())
+    doc = dataclasses.replace(doc, id=recorded["doc_id"])
+    chunks = chunk_document(doc, chunk_spans(doc.text, embedder.count_tokens))
+    assert [c.id for c in chunks] == recorded["ids"]
+
+
+def _long_line(kind: str, size: int) -> str:
+    words = "the harbour ferry sailed north across grey water while 42 gulls circled Kestrel Point"
+    if kind == "sentences":
+        unit = words + ". "
+    elif kind == "no punctuation":
+        unit = words + " "
+    elif kind == "no whitespace":
+        unit = words.replace(" ", "")
+    elif kind == "dots":
+        unit = "."
+    elif kind == "closers":
+        unit = ". " + ")" * 500 + "x "
+    else:  # CJK: sentence ends with no space after them
+        unit = "港口的渡轮向北航行。"
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+@pytest.mark.parametrize("kind", ["sentences", "no punctuation", "no whitespace", "dots", "closers", "cjk"])
+def test_chunking_a_long_single_line_is_linear_work(embedder, kind):
+    """No tokenizer call sees more than a chunk's worth of text, and all calls together a few times the text.
+
+    The old splitter counted the whole line at once (then nltk's regex guard timed out on 20 MB).
+    """
+    text = _long_line(kind, 300_000)
+    calls: list[int] = []
+
+    def count(s: str) -> int:
+        calls.append(len(s))
+        return embedder.count_tokens(s)
+
+    spans = chunk_spans(text, count, max_tokens=200, overlap=24)
+    assert max(calls) <= 200 * 32
+    assert sum(calls) <= 12 * len(text)
+    covered = bytearray(len(text))
+    for a, b in spans:
+        assert text[a:b] and text[a:b].strip() == text[a:b]
+        covered[a:b] = b"\x01" * (b - a)
+    assert all(covered[i] or text[i].isspace() for i in range(len(text)))
+    for a, b in spans[:300]:
+        assert embedder.count_tokens(text[a:b]) <= 200
+
+
+def test_pieces_of_a_long_paragraph_overlap_by_whole_sentences(embedder):
+    sentences = [f"Sentence number {i} talks about the harbour and its {i} boats." for i in range(80)]
+    text = " ".join(sentences)
+    spans = chunk_spans(text, embedder.count_tokens, max_tokens=64, overlap=20)
+    for (a1, b1), (a2, b2) in itertools.pairwise(spans):
+        assert a1 < a2 < b1 < b2  # the next piece starts inside the previous one, at a sentence
+        assert text[a2:].startswith("Sentence number")
+        assert embedder.count_tokens(text[a2:b1]) - 2 <= 20

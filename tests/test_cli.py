@@ -5,19 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import cli_env
+
 RAG = str(Path(sys.executable).with_name("rag"))
 
 
-def run(*args: str, env_index: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(cwd),
-        "HF_HUB_OFFLINE": "1",
-        "RAG_INDEX_DIR": str(env_index),
-        "RAG_MODEL__BUNDLED": "smollm2-135m",
-        "RAG_MODEL__MAX_TOKENS": "64",
-    }
-    return subprocess.run([RAG, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+def run(*args: str, env_index: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [RAG, *args], capture_output=True, text=True, env=cli_env(env_index, cwd, **env), cwd=cwd, timeout=300
+    )
 
 
 def test_cli_ingest_ask_json_and_errors(corpus, tmp_path):
@@ -103,3 +99,43 @@ def test_invalid_settings_name_the_value_to_fix(tmp_path):
     (tmp_path / "rag.toml").write_text("[retrieve\ntop_k = 2\n")
     bad_toml = run("docs", env_index=tmp_path / "idx", cwd=tmp_path)
     assert bad_toml.returncode == 2 and "not valid TOML" in bad_toml.stderr
+
+
+def test_ingest_exits_3_when_files_failed_and_says_why_on_its_own_lines(corpus, tmp_path):
+    (corpus / "corrupt.pdf").write_bytes(b"%PDF-1.7\n garbage")
+    (corpus / "empty.html").write_text("<html><head><script>start()</script></head><body> </body></html>")
+    (corpus / "moved.txt").symlink_to(tmp_path / "nowhere.txt")
+    index = tmp_path / "idx"
+    failed = run("ingest", str(corpus), env_index=index, cwd=tmp_path)
+    assert failed.returncode == 3, failed.stderr
+    lines = failed.stderr.splitlines()
+    assert not [x for x in lines if "EOF marker" in x and not x.startswith("  skipped:")], "pypdf printed"
+    assert any(x.startswith("  skipped:") and "corrupt.pdf" in x and "EOF marker" in x for x in lines)
+    assert any("empty.html: no text found in the HTML" in x for x in lines)
+    assert any("moved.txt: broken symbolic link" in x for x in lines)
+    assert "3 documents" in run("docs", env_index=index, cwd=tmp_path).stdout, "the rest was ingested"
+
+    for bad in ("corrupt.pdf", "empty.html", "moved.txt"):
+        (corpus / bad).unlink()
+    (corpus / "latin.txt").write_bytes("Crème brûlée costs 7 euros at the Orchard café.".encode("cp1252"))
+    warned = run("ingest", str(corpus), env_index=index, cwd=tmp_path)
+    assert warned.returncode == 0, "a warning is not a failure"
+    assert "warning:" in warned.stderr and "cp1252" in warned.stderr
+
+
+def test_ask_and_docs_print_no_terminal_escapes_from_a_document(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notice.txt").write_text(
+        "Harbour notice\x1b]0;pwned\x07\x1b[2J\x1b[H\n\n"
+        "The ferry to Kestrel Point leaves at 9:40 every morning.\x1b]2;owned\x1b\\ "
+        "The fare is 12 euros.\r\x1bc\n"
+    )
+    index = tmp_path / "idx"
+    assert run("ingest", str(docs), env_index=index, cwd=tmp_path).returncode == 0
+    asked = run("ask", "When does the ferry to Kestrel Point leave?", env_index=index, cwd=tmp_path)
+    listed = run("docs", env_index=index, cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    assert "Kestrel Point" in asked.stdout and "Harbour notice" in listed.stdout
+    for out in (asked.stdout, asked.stderr, listed.stdout):
+        assert not set(out) & {"\x1b", "\x07", "\r"}, repr(out)

@@ -217,3 +217,99 @@ def test_file_spans_point_at_the_text_in_the_source_file(corpus, settings):
             checked += 1
     assert checked > 10
     assert any(c.file_offset > 0 for c in chunks), "the date header / front matter is skipped"
+
+
+def test_text_over_the_size_limit_is_refused_with_the_setting_to_raise(corpus, settings):
+    from rag.settings import ChunkSettings
+
+    small = settings.model_copy(update={"chunk": ChunkSettings(max_text_mb=0.002)})  # the seed is ~4 KB
+    report = ingest([corpus], small, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "over the limit of 0.002 MB" in reasons[SEED.name]
+    assert "RAG_CHUNK__MAX_TEXT_MB=1" in reasons[SEED.name]
+    assert {d.path.split("/")[-1] for d in list_documents(small)} == {"orchard.md", "lighthouse.html"}
+
+
+def test_a_chunker_crash_skips_only_that_file(corpus, settings, monkeypatch):
+    """Any exception while chunking one file is that file's problem line; the run goes on."""
+    import rag.planning
+
+    real = rag.planning.chunk_spans
+
+    def chunker(text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "TRIGGER" in text:
+            raise TimeoutError("regex match timed out")  # what nltk's guard raised on a 20 MB line
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(rag.planning, "chunk_spans", chunker)
+    (corpus / "trigger.txt").write_text("This file makes the chunker fail: TRIGGER.")
+    report = ingest([corpus], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert "TimeoutError: regex match timed out" in reasons["trigger.txt"]
+    assert len(list_documents(settings)) == 3
+
+
+def test_broken_symbolic_links_are_reported(corpus, settings, tmp_path):
+    (corpus / "moved.txt").symlink_to(tmp_path / "nowhere" / "moved.txt")
+    given = tmp_path / "given.md"
+    given.symlink_to(tmp_path / "gone.md")
+    report = ingest([corpus, given], settings, show_bar=False)
+    reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
+    assert reasons["moved.txt"].startswith("broken symbolic link")
+    assert str(tmp_path / "nowhere" / "moved.txt") in reasons["moved.txt"]
+    assert reasons["given.md"].startswith("broken symbolic link")
+    assert len(list_documents(settings)) == 3
+
+
+def _stored_vs_committed(settings):
+    """Return (stored chunk id -> (start, end), manifest chunk id -> (start, end)) for one index."""
+    from rag.pipeline import Pipeline
+
+    manifest = Manifest.load(settings.index_dir)
+    committed = {cid: tuple(s) for e in manifest.documents.values() for cid, s in e.chunks.items()}
+    with Pipeline(settings).index.writing() as store:
+        stored = {c.id: (c.start, c.end) for c in store.all_chunks()}
+        store.close()
+    return stored, committed
+
+
+def test_a_crash_between_span_updates_and_the_commit_is_undone(corpus, settings, monkeypatch, tmp_path):
+    """Moved chunks get new spans in Chroma before the commit; a crash there must not leave them."""
+    import rag.indexing
+    from rag.pipeline import Pipeline
+
+    ingest([corpus], settings, show_bar=False)
+    seed = corpus / SEED.name
+    seed.write_text(seed.read_text().replace("\n\n", "\n\nA new paragraph moves every later chunk.\n\n", 1))
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # the process dies after writing vectors and spans, before the commit
+
+    monkeypatch.setattr(rag.indexing, "commit", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(settings).ingest([corpus], show_bar=False)
+    monkeypatch.undo()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The ferry to Kestrel Point leaves at nine.")
+    Pipeline(settings).ingest([other], show_bar=False)  # any ingest recovers first
+    stored, committed = _stored_vs_committed(settings)
+    assert stored == committed
+
+
+def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings, monkeypatch):
+    import rag.indexing
+    from rag.pipeline import Pipeline
+
+    ingest([corpus], settings, show_bar=False)
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rag.indexing, "remove_versions", crash)  # dies after the store was cleared
+    with pytest.raises(KeyboardInterrupt):
+        Pipeline(settings).ingest([corpus], show_bar=False, rebuild=True)
+    monkeypatch.undo()
+    report = Pipeline(settings).ingest([corpus], show_bar=False)
+    stored, committed = _stored_vs_committed(settings)
+    assert stored == committed and report.chunks_embedded == len(committed) > 10

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,43 @@ def test_password_protected_pdf_says_so(tmp_path):
         writer.write(fh)
     with pytest.raises(LoadError, match="password"):
         load(p)
+
+
+def _blank_pdf() -> bytes:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        (
+            "empty.html",
+            b"<html><head><title>T</title><script>var x = 1;</script></head><body> </body></html>",
+            "in the HTML",
+        ),
+        ("scanned.pdf", _blank_pdf(), "in the PDF (a scanned PDF needs OCR"),
+        ("dated.txt", b"date 2024-01-02\n  \n", "after its header"),
+    ],
+)
+def test_no_text_is_reported_in_the_terms_of_its_format(tmp_path, name, data, reason):
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(LoadError, match=re.escape(reason)) as caught:
+        load(p)
+    assert name.endswith(".pdf") or "OCR" not in str(caught.value)
+
+
+def test_pypdf_warnings_go_into_the_reason_not_onto_stderr(tmp_path, capfd):
+    p = tmp_path / "corrupt.pdf"
+    p.write_bytes(b"%PDF-1.7\n garbage")
+    with pytest.raises(LoadError, match="EOF marker not found"):
+        load(p)
+    assert "EOF marker" not in capfd.readouterr().err
