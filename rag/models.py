@@ -54,6 +54,8 @@ class GGUFModel:
         params.model.path = str(path)
         params.n_ctx = settings.n_ctx * parallel
         params.n_parallel = parallel
+        params.n_ubatch = settings.n_ubatch
+        params.n_batch = max(params.n_batch, settings.n_ubatch)  # llama.cpp needs n_batch >= n_ubatch
         params.cpuparams.n_threads = settings.threads
         params.cpuparams_batch.n_threads = settings.threads
         params.sampling.temp = settings.temperature

@@ -130,6 +130,12 @@ class ModelSettings(_Section):
     timeout: float = Field(120.0, gt=0, description="Seconds to wait for the server.")
     threads: int = Field(1, ge=1, description="CPU threads for a GGUF model; 1 is stable on shared CPUs.")
     n_ctx: int = Field(4096, ge=512, description="Context window for a GGUF model.")
+    n_ubatch: int = Field(
+        512,
+        ge=1,
+        description="Prompt tokens a GGUF model computes per step (llama.cpp's physical batch, -ub; "
+        "its default 512). Prefill speed on a CPU depends on it: bench/bench_latency.py measures it.",
+    )
     max_tokens: int = Field(160, ge=1, description="Most tokens generated per answer.")
     temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 = deterministic.")
     cache_dir: str = Field("~/.cache/rag/models", description="Where joined bundled model files are kept.")
