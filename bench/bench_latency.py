@@ -20,31 +20,29 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from benchlib import CACHE, ROOT, machine, mean, out_path, pct, ratio, spread, table, write_json
+from benchlib import (
+    CACHE,
+    ROOT,
+    asked,
+    machine,
+    mean,
+    out_path,
+    pct,
+    prepare,
+    ratio,
+    spread,
+    table,
+    write_json,
+)
 from coldstart import measure, rows
 from levers import DEFAULT_LEVERS, lever_settings, tapped_model
 
-from rag.evaluate import build_system, load_corpus, load_questions
-from rag.evaluate.runner import EvalConfig, RagSystem, score
+from rag.evaluate import load_questions
+from rag.evaluate.runner import score
 from rag.parts import shared_embedder
 from rag.pipeline import Pipeline
 from rag.settings import ModelSettings, Settings
 from rag.types import GoldItem
-
-
-def prepare(corpus: Path, cache_root: Path, base: Settings) -> tuple[Settings, Any]:
-    """Ingest the corpus into its cached index (as `rag eval` does); return its settings and corpus."""
-    loaded = load_corpus(corpus, cache_root)
-    system = build_system(EvalConfig("default", base), loaded, cache_root)
-    assert isinstance(system, RagSystem)
-    return system.pipeline.settings, loaded
-
-
-def asked(item: GoldItem, options: bool) -> str:
-    """The question as `rag eval`'s default config asks it (a quiz's choices on an Options line)."""
-    return (
-        f"{item.question}\nOptions: {'; '.join(item.choices)}" if item.choices and options else item.question
-    )
 
 
 def run_set(

@@ -16,6 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.settings import Settings
+from rag.types import GoldItem
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path("~/.cache/rag/bench").expanduser()
 SHARED = ROOT.parent / "shared" / "benchmarks" / "realtimeqa"
@@ -136,3 +139,21 @@ def spread(items: Sequence[Any], limit: int | None) -> list[Any]:
     if not limit or limit >= len(items):
         return list(items)
     return [items[i * len(items) // limit] for i in range(limit)]
+
+
+def prepare(corpus: Path, cache_root: Path, base: Settings) -> tuple[Settings, Any]:
+    """Ingest a corpus into its cached index (as `rag eval` does); return its settings and corpus."""
+    from rag.evaluate import build_system, load_corpus
+    from rag.evaluate.runner import EvalConfig, RagSystem
+
+    loaded = load_corpus(corpus, cache_root)
+    system = build_system(EvalConfig("default", base), loaded, cache_root)
+    assert isinstance(system, RagSystem)
+    return system.pipeline.settings, loaded
+
+
+def asked(item: GoldItem, options: bool = True) -> str:
+    """The question as `rag eval`'s default config asks it (a quiz's choices on an Options line)."""
+    return (
+        f"{item.question}\nOptions: {'; '.join(item.choices)}" if item.choices and options else item.question
+    )
