@@ -118,7 +118,8 @@ def test_token_counts_need_no_torch_and_match_the_model():
 
     code = (
         "import sys\nfrom rag.embed import make_embedder\nfrom rag.settings import EmbedSettings\n"
-        "e = make_embedder(EmbedSettings())\nn = e.count_tokens('NATO endorsed five percent of GDP by 2035.')\n"
+        "e = make_embedder(EmbedSettings())\n"
+        "n = e.count_tokens('NATO endorsed five percent of GDP by 2035.')\n"
         "print(e.name, e.dim, e.max_tokens, n, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
