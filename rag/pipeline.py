@@ -225,7 +225,9 @@ class Pipeline:
                     clock.first_token()
                     yield Token(piece)
             clock.lap("generate")
-        verdict = verify_draft(query, draft, passages, s.answer, self.embedder, weak)
+        with self.index.use() as (_, snap):
+            rarity = snap.bm25.idf
+        verdict = verify_draft(query, draft, passages, s.answer, self.embedder, weak, rarity)
         clock.lap("check")
         asked = asked or query.text
         yield Done(

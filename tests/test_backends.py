@@ -183,3 +183,18 @@ def test_a_prefill_batch_smaller_than_the_prompt_still_reads_all_of_it(seed_inde
     )
     assert answer.timings.prompt_tokens > 80
     assert "50" in answer.draft
+
+
+def test_auto_threads_use_the_idle_cores(monkeypatch):
+    import os
+
+    from rag.models import model_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert model_threads(0) == 2, "an idle machine gets every core"
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert model_threads(0) == 1, "another busy process leaves one core"
+    monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 6.0, 5.0))
+    assert model_threads(0) == 1, "never fewer than one"
+    assert model_threads(3) == 3, "an explicit setting wins"
