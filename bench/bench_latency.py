@@ -5,6 +5,8 @@
         --news-limit 30                                                        # and the news benchmark
     .venv/bin/python bench/bench_latency.py --model smollm2-135m --limit 3 --levers default excerpt=2
 
+The default lever is rag's default configuration with --threads threads (1; rag's own default is now
+0 = auto, the cores idle when the model loads: add the lever threads=0 to measure it).
 Levers (--levers): default, threads=N, cache=off (llama.cpp's prompt cache off for each request),
 excerpt=N (retrieve.excerpt_sentences), ubatch=N (model.n_ubatch), top_k=N; join with "+" to combine.
 Every lever gets its own model instance (its own prompt cache) and the questions go round-robin
@@ -39,6 +41,7 @@ from levers import DEFAULT_LEVERS, lever_settings, tapped_model
 
 from rag.evaluate import load_questions
 from rag.evaluate.runner import score
+from rag.models import model_threads
 from rag.parts import shared_embedder
 from rag.pipeline import Pipeline
 from rag.settings import ModelSettings, Settings
@@ -54,10 +57,11 @@ def run_set(
     it should not be ``items[0]``, or that question would find its whole prompt cached.
     """
     embedder = shared_embedder(settings.embed)
-    pipes = {}
+    pipes, threads = {}, {}
     for spec in levers:
         s, extra = lever_settings(spec, settings)
         model, tap = tapped_model(s, extra)
+        threads[spec] = model_threads(s.model.threads)
         pipes[spec] = (Pipeline(s, embedder=embedder, model=model), tap)
     for pipe, _ in pipes.values():
         pipe.ask(asked(warm, options), as_of=warm.date or None)
@@ -70,6 +74,7 @@ def run_set(
             records.append(
                 {
                     "lever": spec,
+                    "threads": threads[spec],
                     "id": item.id,
                     "answerable": item.answerable,
                     "abstained": answer.abstained,
@@ -98,6 +103,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     llama = [r["llama"] for r in called]
     return {
         "questions": len(records),
+        "threads": records[0]["threads"] if records else None,
         "model_called": len(called),
         "first_token_p50": pct([r["first_token"] for r in called], 50),
         "first_token_p95": pct([r["first_token"] for r in called], 95),
@@ -120,6 +126,7 @@ def print_table(title: str, summary: dict[str, dict[str, Any]]) -> None:
     base = summary["default"]
     headers = [
         "lever",
+        "threads",
         "first token p50 s",
         "vs default",
         "p95 s",
@@ -135,6 +142,7 @@ def print_table(title: str, summary: dict[str, dict[str, Any]]) -> None:
     out = [
         [
             name,
+            s["threads"],
             s["first_token_p50"],
             ratio(s["first_token_p50"], base["first_token_p50"]),
             s["first_token_p95"],
@@ -157,6 +165,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="bundled model")
     ap.add_argument("--levers", nargs="+", default=DEFAULT_LEVERS)
+    ap.add_argument("--threads", type=int, default=1, help="model.threads of the default lever (0 = auto)")
     ap.add_argument("--limit", type=int, help="seed questions (spread over the set; default all 50)")
     ap.add_argument("--realtimeqa", type=Path, help="a news set folder (corpus.jsonl, questions.jsonl)")
     ap.add_argument("--news-limit", type=int, default=30, help="news questions (spread over the set)")
@@ -171,7 +180,7 @@ def main() -> None:
     args = ap.parse_args()
     out = out_path(args.out, "latency")
     levers = ["default", *[lv for lv in args.levers if lv != "default"]]
-    base = Settings(model=ModelSettings(bundled=args.model))
+    base = Settings(model=ModelSettings(bundled=args.model, threads=args.threads))
     sets = [("seeds", ROOT / "seeds", ROOT / "eval/gold/seeds.jsonl", args.limit, CACHE / "latency", False)]
     if args.realtimeqa:
         d = args.realtimeqa

@@ -30,7 +30,7 @@ t["import_torch"] = time.time()
 from rag.parts import shared_embedder, shared_model
 from rag.settings import load_settings
 s = load_settings()
-shared_embedder(s.embed)
+shared_embedder(s.embed).embed(["warm-up"])  # the embedder loads its model on first use
 t["embedder_loaded"] = time.time()
 shared_model(s.model)
 t["model_loaded"] = time.time()
