@@ -6,6 +6,8 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from functools import lru_cache
@@ -73,6 +75,7 @@ class Pipeline:
         self.settings = settings
         self._embedder, self._model = embedder, model
         self._fixed_store = store
+        self._model_lock = threading.Lock()
         self._handle: IndexHandle | None = None
 
     @classmethod
@@ -89,10 +92,21 @@ class Pipeline:
 
     @property
     def model(self) -> ChatModel:
-        """The chat model, loaded on first use (after the passages are shown)."""
-        if self._model is None:
-            self._model = shared_model(self.settings.model)
-        return self._model
+        """The chat model, loaded on first use (once, even when two threads ask at the same time)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = shared_model(self.settings.model)
+            return self._model
+
+    def preload_model(self) -> None:
+        """Start loading the chat model in the background (it loads while retrieval runs)."""
+        if self._model is None and not self._model_lock.locked():
+            threading.Thread(target=self._load_quietly, daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        # A failure here is not lost: the next use of .model raises it again, with its fix.
+        with contextlib.suppress(Exception):
+            _ = self.model
 
     @property
     def index(self) -> IndexHandle:
@@ -191,7 +205,7 @@ class Pipeline:
         q = check_question(question, s.answer.max_question_chars)
         day = query_day(as_of)
         clock = StageClock()
-        clock.load(lambda: self.embedder)  # loaded on first use; later uses are free
+        self.preload_model()  # a cold start loads the model and the embedder side by side
         standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
         query = make_query(standalone, day)
         passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
