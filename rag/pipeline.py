@@ -33,6 +33,7 @@ from .manifest import SCHEMA, Manifest, no_index_error
 from .models import ChatModel
 from .parts import shared_embedder, shared_handle, shared_model
 from .prompt import build_messages
+from .quickcheck import unchanged_ingest
 from .retrieve import Retriever
 from .settings import Settings, load_settings
 from .snapshot import IndexHandle, Snapshot
@@ -131,10 +132,15 @@ class Pipeline:
         rebuild: bool = False,
     ) -> IngestReport:
         """Add or update documents in the index; see ``rag.api.ingest``."""
+        files = [Path(p) for p in paths]
+        if not rebuild and self._fixed_store is None:
+            e = self.embedder
+            quick = unchanged_ingest(files, self.settings.index_dir, (e.name, e.dim), prune)
+            if quick is not None:
+                return quick
         with self.index.writing() as store:
             if rebuild:
                 reset_index(self.settings.index_dir, store)
-            files = [Path(p) for p in paths]
             report = run_ingest(files, self.settings, self.embedder, store, prune, progress, show_bar)
         self.index.committed(report.generation)
         return report
