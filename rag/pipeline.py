@@ -7,6 +7,7 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,7 @@ from .models import ChatModel
 from .parts import shared_embedder, shared_handle, shared_model
 from .prompt import build_messages
 from .retrieve import Retriever
+from .scope import check_collection, resolve
 from .settings import Settings, load_settings
 from .snapshot import IndexHandle, Snapshot
 from .store import VectorStore
@@ -44,6 +46,7 @@ from .types import (
     Passage,
     Query,
     Retrieved,
+    Scope,
     StreamEvent,
     Token,
 )
@@ -115,13 +118,17 @@ class Pipeline:
         progress: Progress | None = None,
         show_bar: bool = True,
         rebuild: bool = False,
+        collection: str | None = None,
     ) -> IngestReport:
         """Add or update documents in the index; see ``rag.api.ingest``."""
+        collection = None if collection is None else check_collection(collection)
         with self.index.writing() as store:
             if rebuild:
                 reset_index(self.settings.index_dir, store)
             files = [Path(p) for p in paths]
-            report = run_ingest(files, self.settings, self.embedder, store, prune, progress, show_bar)
+            report = run_ingest(
+                files, self.settings, self.embedder, store, prune, progress, show_bar, collection
+            )
         self.index.committed(report.generation)
         return report
 
@@ -147,18 +154,26 @@ class Pipeline:
             self.index.committed(result.generation)
         return result
 
-    def retrieve(self, question: Query | str, top_k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: Query | str, top_k: int | None = None, where: Scope | None = None
+    ) -> list[Passage]:
         """Return the top passages among the committed chunks; a collection changed elsewhere is reopened.
+
+        ``where`` (else the query's own scope) limits the documents searched, inside both searches.
 
         Raises:
             NoIndexError: Nothing is indexed yet (the message says how to ingest).
             EmbedderMismatchError: The index was built with another embedder.
+            ScopeError: The scope is malformed or matches no document.
 
         """
+        scope = where or (question.scope if isinstance(question, Query) else None)
         for attempt in (1, 2):
             try:
                 with self.index.use() as (store, snap):
-                    return self._retriever(store, snap).retrieve(question, top_k)
+                    retriever = self._retriever(store, snap)
+                    within = resolve(scope, snap.manifest, self.settings.index_dir) if snap.manifest else None
+                    return retriever.retrieve(question, top_k, within)
             except StoreError:
                 if attempt == 2:
                     raise
@@ -176,7 +191,11 @@ class Pipeline:
     # --- questions ---------------------------------------------------------------------------------
 
     def ask_stream(
-        self, question: str, history: History = (), as_of: date | str | None = None
+        self,
+        question: str,
+        history: History = (),
+        as_of: date | str | None = None,
+        where: Scope | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer a question: the passages first, then text as generated, then the checked Answer.
 
@@ -185,6 +204,7 @@ class Pipeline:
             history: Earlier (question, answer) turns; a follow-up is made self-contained first.
             as_of: The day the question is asked (default today): documents dated later are not
                 used, and "this week" or "on Monday" mean that day's week or Monday.
+            where: Only these documents are searched (paths, titles, collections, dates).
 
         """
         s = self.settings
@@ -193,7 +213,7 @@ class Pipeline:
         clock = StageClock()
         clock.load(lambda: self.embedder)  # loaded on first use; later uses are free
         standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
-        query = make_query(standalone, day)
+        query = replace(make_query(standalone, day), scope=where or None)
         passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
         clock.lap("retrieve")
         yield Retrieved(passages)
@@ -243,12 +263,19 @@ class Pipeline:
                 invalid_citations=verdict.invalid,
                 as_of=query.as_of,
                 confidence=verdict.confidence,
+                scope=query.scope,
             )
         )
 
-    def ask(self, question: str, history: History = (), as_of: date | str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: History = (),
+        as_of: date | str | None = None,
+        where: Scope | None = None,
+    ) -> Answer:
         """Answer a question and return the checked Answer (see ``ask_stream``)."""
-        for event in self.ask_stream(question, history, as_of):
+        for event in self.ask_stream(question, history, as_of, where):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("ask_stream ended without an answer")  # pragma: no cover

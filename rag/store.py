@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from .dates import day_number
 from .errors import StoreError
+from .scope import ChunkFilter
 from .settings import StoreSettings
 from .types import Chunk
 
@@ -34,8 +35,13 @@ class VectorStore(Protocol):
         """Remove chunks by id."""
         ...
 
-    def query(self, vector: Sequence[float], n: int, max_day: int | None = None) -> list[tuple[Chunk, float]]:
-        """Return up to ``n`` chunks with cosine similarity, best first, none dated after ``max_day``."""
+    def query(
+        self, vector: Sequence[float], n: int, max_day: int | None = None, within: ChunkFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Return up to ``n`` chunks with cosine similarity, best first, among those filters allow.
+
+        None is dated after ``max_day``; ``within`` (a resolved scope) narrows the chunks further.
+        """
         ...
 
     def get(self, ids: Sequence[str]) -> list[Chunk]:
@@ -73,7 +79,26 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "date": chunk.date or "",
         "day": day_number(chunk.date),  # YYYYMMDD as an int (0 = undated): Chroma filters ranges on numbers
         "file_offset": chunk.file_offset,
+        "page": chunk.page or 0,  # Chroma metadata holds no None: 0 = no page, "" = no section
+        "section": chunk.section or "",
+        "collection": chunk.collection,
     }
+
+
+def _where(max_day: int | None, within: ChunkFilter | None) -> dict[str, Any] | None:
+    """Return the Chroma ``where`` for an as-of day and a scope (None when nothing is filtered)."""
+    until = [d for d in (max_day, within.until_day if within else 0) if d]
+    conditions: list[dict[str, Any]] = [{"day": {"$lte": min(until)}}] if until else []
+    if within is not None:
+        if within.since_day or within.until_day:  # a date range leaves undated chunks (day 0) out
+            conditions.append({"day": {"$gte": max(within.since_day, 1)}})
+        if within.doc_ids is not None:
+            conditions.append({"doc_id": {"$in": sorted(within.doc_ids)}})
+        if within.collections:
+            conditions.append({"collection": {"$in": list(within.collections)}})
+    if len(conditions) > 1:
+        return {"$and": conditions}
+    return conditions[0] if conditions else None
 
 
 def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -88,6 +113,9 @@ def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         path=str(meta.get("path", "")),
         date=str(meta.get("date") or "") or None,
         file_offset=int(meta.get("file_offset", 0)),
+        page=int(meta.get("page") or 0) or None,
+        section=str(meta.get("section") or "") or None,
+        collection=str(meta.get("collection") or ""),
     )
 
 
@@ -185,11 +213,14 @@ class ChromaStore:
             self._col.delete(ids=list(ids[i : i + _MAX_BATCH]))
 
     @_guarded
-    def query(self, vector: Sequence[float], n: int, max_day: int | None = None) -> list[tuple[Chunk, float]]:
+    def query(
+        self, vector: Sequence[float], n: int, max_day: int | None = None, within: ChunkFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
         """Return up to ``n`` chunks with cosine similarity, best first, none dated after ``max_day``.
 
-        The date filter runs inside Chroma (a pre-filter: the nearest matching chunks come back, not
-        the matching part of the nearest ``n``); undated chunks have day 0 and always match.
+        The date and scope filters run inside Chroma (a pre-filter: the nearest matching chunks come
+        back, not the matching part of the nearest ``n``); undated chunks have day 0 and pass
+        ``max_day``.
         """
         total = self.count()
         if n <= 0 or total == 0:
@@ -198,7 +229,7 @@ class ChromaStore:
             query_embeddings=[list(vector)],
             n_results=min(n, total),
             include=["documents", "metadatas", "distances"],
-            where={"day": {"$lte": max_day}} if max_day is not None else None,
+            where=_where(max_day, within),
         )
         ids, docs = res["ids"][0], (res["documents"] or [[]])[0]
         metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
