@@ -16,7 +16,7 @@ from .loaders import SUFFIXES
 from .render import COPY_JS, CSS, HEAD
 from .settings import Settings
 from .ui_files import add_open_route
-from .ui_handlers import add_files, backend_choices, concurrency, refresh, remove, respond
+from .ui_handlers import add_files, backend_choices, concurrency, refresh, remove, respond, scope_menu
 
 __all__ = ["build_app", "concurrency", "exposure_warning", "launch", "require_auth"]
 
@@ -155,11 +155,26 @@ def build_app(settings: Settings) -> gr.Blocks:
             api_visibility="private",
             queue=False,
         ).then(None, exported, None, js=COPY_JS, api_visibility="private")
-        listing = [table, pick, status, scope]
+        listing = [table, pick, status]
         index = {"concurrency_limit": 1, "concurrency_id": "index"}
-        add.click(partial(add_files, settings), files, [added, files, *listing], api_name="add", **index)  # type: ignore[arg-type]
-        drop.click(partial(remove, settings), pick, [removed, *listing], api_name="remove", **index)  # type: ignore[arg-type]
+        added_files = add.click(
+            partial(add_files, settings),
+            files,
+            [added, files, *listing],
+            api_name="add",
+            **index,  # type: ignore[arg-type]
+        )
+        dropped = drop.click(
+            partial(remove, settings),
+            pick,
+            [removed, *listing],
+            api_name="remove",
+            **index,  # type: ignore[arg-type]
+        )
+        for changed in (added_files, dropped):  # the "Search only in" menu follows the index
+            changed.then(partial(scope_menu, settings), outputs=scope, api_visibility="private")
         demo.load(partial(refresh, settings), outputs=listing, api_name="documents", concurrency_limit=None)
+        demo.load(partial(scope_menu, settings), outputs=scope, api_name="scopes", concurrency_limit=None)
     return demo
 
 

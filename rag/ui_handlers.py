@@ -170,16 +170,22 @@ def status_line(st: IndexStatus) -> str:
 
 
 def refresh(settings: Settings) -> tuple[Any, ...]:
-    """Return the document table, the remove menu's choices, the status line and the scope menu."""
+    """Return the document table, the remove menu's choices and the status line."""
     try:
         infos, st = api.list_documents(settings), api.index_status(settings)
     except RagError as exc:  # e.g. a damaged manifest: the message says how to rebuild
-        empty = gr.update(choices=[], value=None)
-        return docs_rows([]), empty, f"Index: {escape(str(exc))}", gr.update(choices=[], value=[])
+        return docs_rows([]), gr.update(choices=[], value=None), f"Index: {escape(str(exc))}"
     choices = [(f"{i.title or i.path} ({i.path})", i.doc_id) for i in infos]
     choices += [(f"Not indexed: {name}", UPLOAD + name) for name in st.stray_uploads]
-    scope = gr.update(choices=scope_choices(infos))
-    return docs_rows(infos), gr.update(choices=choices, value=None), status_line(st), scope
+    return docs_rows(infos), gr.update(choices=choices, value=None), status_line(st)
+
+
+def scope_menu(settings: Settings) -> Any:
+    """Return the "Search only in" menu's choices (the chosen ones still listed stay chosen)."""
+    try:
+        return gr.update(choices=scope_choices(api.list_documents(settings)))
+    except RagError:  # a damaged manifest: the status line says how to rebuild
+        return gr.update(choices=[], value=[])
 
 
 def add_files(settings: Settings, files: object, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
