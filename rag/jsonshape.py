@@ -18,7 +18,9 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "abstained": a.abstained,
         "abstain_reason": a.abstain_reason,
         "confidence": a.confidence,
-        "scope": asdict(a.scope) if a.scope else None,
+        "scope": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(a.scope).items()}
+        if a.scope
+        else None,
         "citations": [citation_dict(c) for c in a.citations],
         "passages": [passage_dict(p) for p in a.passages],
         "sentences": [asdict(s) for s in a.sentences],
