@@ -46,8 +46,13 @@ def query_day(as_of: date | str | None) -> date:
 
 
 def make_query(text: str, as_of: date) -> Query:
-    """Return the query for a question asked on ``as_of``, with the dates it names or implies."""
-    return Query(text, as_of.isoformat(), question_windows(text, as_of), asks_about_now(text))
+    """Return the query for a question asked on ``as_of``, with the dates it names or implies.
+
+    Dates are read from the question's stem: years among offered choices are answers, not the time
+    the question is about.
+    """
+    stem = Question.parse(text).text
+    return Query(text, as_of.isoformat(), question_windows(stem, as_of), asks_about_now(stem))
 
 
 def condense(
@@ -103,12 +108,19 @@ def generate(model: ChatModel, messages: list[dict[str, str]]) -> Iterator[str |
 
 
 def judge_for(question: Question, cfg: AnswerSettings, query: Query | None = None) -> Judge:
-    """Return the support test for this question; flagged or out-of-time passages support nothing."""
+    """Return the support test for this question; flagged or out-of-time passages support nothing.
+
+    A question that asks for a time ("what year did ...") may be answered from a page of any date.
+    """
 
     def judge(sentence: str, passage: Passage) -> tuple[bool, str]:
         if FLAG in passage.flags:
             return False, "the passage gives instructions to the model; it is not evidence"
-        if query and not timely(passage.chunk.date, query.windows, query.as_of, query.recent):
+        if (
+            query
+            and not question.asks_when
+            and not timely(passage.chunk.date, query.windows, query.as_of, query.recent)
+        ):
             return False, f"the passage ({passage.chunk.date}) is older than the time the question asks about"
         verdict = support(sentence, passage, question, cfg.min_answer_coverage, cfg.min_anchor)
         return verdict.ok, verdict.reason
@@ -139,10 +151,14 @@ def verify_draft(
     cfg: AnswerSettings,
     embedder: Embedder,
     weak: str = "",
+    rarity: Callable[[str], float] | None = None,
 ) -> Verdict:
-    """Check a draft against its passages and decide whether to answer (see ``rag.abstain``)."""
+    """Check a draft against its passages and decide whether to answer (see ``rag.abstain``).
+
+    ``rarity`` weighs the question's words by how telling they are in the index (BM25's IDF).
+    """
     q = query if isinstance(query, Query) else None
-    question = Question.parse(query.text if isinstance(query, Query) else query)
+    question = Question.parse(query.text if isinstance(query, Query) else query, rarity)
     checks, citations, invalid = check_answer(draft.text, passages, judge_for(question, cfg, q))
     certainty = confidence(draft.logprobs)
     relevance = answer_relevance(embedder, question.text, checks) if cfg.min_answer_relevance > 0 else 1.0

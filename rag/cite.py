@@ -11,6 +11,7 @@ from .types import Citation, Passage, SentenceCheck
 
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_LIST_MARKER = re.compile(r"\(?\d{1,2}[.)]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # A stop after these is not the end of a sentence: "U.S.", "J.", "Mr.", "Jan.", "e.g.".
 _ABBREVIATION = re.compile(
@@ -80,10 +81,13 @@ def split_sentences(answer: str) -> list[Draft]:
             piece = piece[lead.end() :]
         cited = tuple(int(n) for g in _MARKER.findall(piece) for n in g.split(","))
         text = _MARKER.sub("", piece).strip()
-        if any(ch.isalpha() for ch in text):  # "1." or "2)" alone is a list marker, not a sentence
-            drafts.append(Draft(text, cited))
-        elif drafts and cited:
-            drafts[-1] = Draft(drafts[-1].text, drafts[-1].cited + cited)
+        if not text:
+            continue
+        if _LIST_MARKER.fullmatch(text):  # "1." or "2)" alone numbers a list item, it is no sentence
+            if drafts and cited:
+                drafts[-1] = Draft(drafts[-1].text, drafts[-1].cited + cited)
+            continue
+        drafts.append(Draft(text, cited))
     return drafts
 
 

@@ -96,6 +96,19 @@ class BM25Index:
             return cls(None, [])
         return _load_version(index_dir / version)
 
+    def idf(self, term: str) -> float:
+        """Return log(N / df) of an analysed term in this index (rare terms say most; unseen: log N)."""
+        import math
+
+        if self._retriever is None or not self.ids:
+            return 1.0
+        scores, vocab = self._retriever.scores, self._retriever.vocab_dict
+        n = max(1, int(scores["num_docs"]))
+        if term not in vocab:
+            return math.log(n)
+        ptr = scores["indptr"]
+        return math.log(n / max(1, int(ptr[vocab[term] + 1] - ptr[vocab[term]])))
+
     def query(
         self, text: str, n: int, max_day: int | None = None, docs: frozenset[str] | None = None
     ) -> list[tuple[str, float]]:

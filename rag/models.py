@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import secrets
 import threading
@@ -54,8 +55,11 @@ class GGUFModel:
         params.model.path = str(path)
         params.n_ctx = settings.n_ctx * parallel
         params.n_parallel = parallel
-        params.cpuparams.n_threads = settings.threads
-        params.cpuparams_batch.n_threads = settings.threads
+        params.n_ubatch = settings.n_ubatch
+        params.n_batch = max(params.n_batch, settings.n_ubatch)  # llama.cpp needs n_batch >= n_ubatch
+        threads = model_threads(settings.threads)
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
         params.sampling.temp = settings.temperature
         params.n_predict = settings.max_tokens
         params.verbosity = -1  # llama.cpp logs every request to stderr otherwise
@@ -116,6 +120,18 @@ class GGUFModel:
                 while pieces.get() is not None:
                     pass
             worker.join()
+
+
+def model_threads(setting: int) -> int:
+    """Return the thread count for llama.cpp: the setting, or for 0 the cores idle right now (at least 1)."""
+    if setting > 0:
+        return setting
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        busy = 0.0
+    return max(1, min(cores, round(cores - busy)))
 
 
 def _raise_if_error(item: Any, settings: ModelSettings) -> None:

@@ -6,6 +6,8 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -32,6 +34,7 @@ from .manifest import SCHEMA, Manifest, no_index_error
 from .models import ChatModel
 from .parts import shared_embedder, shared_handle, shared_model
 from .prompt import build_messages
+from .quickcheck import unchanged_ingest
 from .retrieve import Retriever
 from .scope import check_collection, resolve
 from .settings import Settings, load_settings
@@ -76,6 +79,7 @@ class Pipeline:
         self.settings = settings
         self._embedder, self._model = embedder, model
         self._fixed_store = store
+        self._model_lock = threading.Lock()
         self._handle: IndexHandle | None = None
 
     @classmethod
@@ -92,10 +96,21 @@ class Pipeline:
 
     @property
     def model(self) -> ChatModel:
-        """The chat model, loaded on first use (after the passages are shown)."""
-        if self._model is None:
-            self._model = shared_model(self.settings.model)
-        return self._model
+        """The chat model, loaded on first use (once, even when two threads ask at the same time)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = shared_model(self.settings.model)
+            return self._model
+
+    def preload_model(self) -> None:
+        """Start loading the chat model in the background (it loads while retrieval runs)."""
+        if self._model is None and not self._model_lock.locked():
+            threading.Thread(target=self._load_quietly, daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        # A failure here is not lost: the next use of .model raises it again, with its fix.
+        with contextlib.suppress(Exception):
+            _ = self.model
 
     @property
     def index(self) -> IndexHandle:
@@ -122,10 +137,15 @@ class Pipeline:
     ) -> IngestReport:
         """Add or update documents in the index; see ``rag.api.ingest``."""
         collection = None if collection is None else check_collection(collection)
+        files = [Path(p) for p in paths]
+        if not rebuild and self._fixed_store is None:
+            e = self.embedder
+            quick = unchanged_ingest(files, self.settings.index_dir, (e.name, e.dim), prune, collection)
+            if quick is not None:
+                return quick
         with self.index.writing() as store:
             if rebuild:
                 reset_index(self.settings.index_dir, store)
-            files = [Path(p) for p in paths]
             report = run_ingest(
                 files, self.settings, self.embedder, store, prune, progress, show_bar, collection
             )
@@ -211,7 +231,7 @@ class Pipeline:
         q = check_question(question, s.answer.max_question_chars)
         day = query_day(as_of)
         clock = StageClock()
-        clock.load(lambda: self.embedder)  # loaded on first use; later uses are free
+        self.preload_model()  # a cold start loads the model and the embedder side by side
         standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
         query = replace(make_query(standalone, day), scope=where or None)
         passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
@@ -245,7 +265,9 @@ class Pipeline:
                     clock.first_token()
                     yield Token(piece)
             clock.lap("generate")
-        verdict = verify_draft(query, draft, passages, s.answer, self.embedder, weak)
+        with self.index.use() as (_, snap):
+            rarity = snap.bm25.idf
+        verdict = verify_draft(query, draft, passages, s.answer, self.embedder, weak, rarity)
         clock.lap("check")
         asked = asked or query.text
         yield Done(

@@ -128,8 +128,20 @@ class ModelSettings(_Section):
     name: str = Field("local", description="Model name sent to the server (backend=openai).")
     api_key: str = Field("none", description="API key for the server (backend=openai).")
     timeout: float = Field(120.0, gt=0, description="Seconds to wait for the server.")
-    threads: int = Field(1, ge=1, description="CPU threads for a GGUF model; 1 is stable on shared CPUs.")
+    threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads for a GGUF model; 0 = auto: every core that is idle when the model loads "
+        "(cores minus the 1-minute load average), at least 1. Measured on 2 cores: 2 threads answer "
+        "faster on an idle machine, but 5 to 30 times slower than 1 while another process is busy.",
+    )
     n_ctx: int = Field(4096, ge=512, description="Context window for a GGUF model.")
+    n_ubatch: int = Field(
+        512,
+        ge=1,
+        description="Prompt tokens a GGUF model computes per step (llama.cpp's physical batch, -ub; "
+        "its default 512). Prefill speed on a CPU depends on it: bench/bench_latency.py measures it.",
+    )
     max_tokens: int = Field(160, ge=1, description="Most tokens generated per answer.")
     temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 = deterministic.")
     cache_dir: str = Field("~/.cache/rag/models", description="Where joined bundled model files are kept.")

@@ -8,8 +8,10 @@ A sentence is supported by a passage when one passage sentence, with its neighbo
    ("the incident took place in Boulder") are not required beside a name or number;
 2. each of its numbers with the same event ("17 killed" is not "17 injured"): a participle next to a
    number in the sentence must not belong to another number in the passage;
-3. words of the question (at least ``min_anchor`` of them) and every number the question names, so
-   the answer is about what was asked ("won 2-1 over Liverpool" is about one match, not any).
+3. the question's words, weighted by how telling they are in the index (at least ``min_anchor`` of
+   that weight, not counting the answer's own words), and every number the question names, so the
+   answer is about what was asked: "baggage" must be there, not only "airline" and "change"; "won
+   2-1 over Liverpool" is about one match, not any.
 
 A sentence that adds nothing beyond the question answers nothing and is never supported.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .cite import numbers, sentence_spans
@@ -49,15 +52,28 @@ class Question:
     stem_numbers: frozenset[str]
     choices: tuple[str, ...] = ()
     asks_when: bool = False  # the question asks for a time ("when", "what year", "which day")
+    weights: tuple[tuple[str, float], ...] = ()  # how telling each stem word is (its IDF); 1 when unknown
 
     @classmethod
-    def parse(cls, text: str) -> Question:
-        """Split off an "Options: a; b; c" line: its items are answers to pick, not words to search."""
+    def parse(cls, text: str, rarity: Callable[[str], float] | None = None) -> Question:
+        """Split off an "Options: a; b; c" line: its items are answers to pick, not words to search.
+
+        Args:
+            text: The question.
+            rarity: How telling a term is in the index (BM25's IDF); "baggage" says more than "change".
+        """
         found = _OPTIONS.search(text)
         choices = tuple(x.strip() for x in found.group(1).split(";") if x.strip()) if found else ()
         stem = _OPTIONS.sub("", text).strip()
+        words = frozenset(key_terms(stem))
+        weights = tuple((t, max(0.0, rarity(t)) if rarity else 1.0) for t in sorted(words))
         when = bool(_WHEN.search(stem))
-        return cls(stem, frozenset(key_terms(stem)), frozenset(numbers(stem)), choices, when)
+        return cls(stem, words, frozenset(numbers(stem)), choices, when, weights)
+
+    def anchored(self, found: set[str]) -> float:
+        """Return the share of the stem's weight whose words occur in ``found``."""
+        total = sum(w for _, w in self.weights)
+        return sum(w for t, w in self.weights if _occurs(t, found)) / total if total else 1.0
 
 
 @dataclass(frozen=True)
@@ -147,7 +163,8 @@ def _window_support(
     content, nums = answer_content(sentence, question)
     found = key_terms(window)
     covered = sum(_occurs(t, found) for t in content) / len(content) if content else 1.0
-    anchored = sum(_occurs(t, found) for t in question.stem) / len(question.stem) if question.stem else 1.0
+    # The answer's own words do not tie the window to the question ("Arabia" is not "Arab nations").
+    anchored = question.anchored({w for w in found if not any(_occurs(c, {w}) for c in content)})
     missing = nums - numbers(window)
     if missing:
         return Support(False, f"numbers not in the passage: {', '.join(sorted(missing))}", covered, anchored)

@@ -172,3 +172,29 @@ def test_stopping_a_stream_early_is_safe(seed_index):
         d.text for d in model_for(seed_index.model).stream([{"role": "user", "content": "Say hi."}])
     )
     assert again
+
+
+def test_a_prefill_batch_smaller_than_the_prompt_still_reads_all_of_it(seed_index):
+    """model.n_ubatch reaches llama.cpp: a prompt of many 8-token steps is read whole and answered."""
+    model = ModelSettings(**{**seed_index.model.model_dump(), "n_ubatch": 8})
+    answer = ask(
+        "How long did the meeting between Zelenskyy and Trump last?",
+        seed_index.model_copy(update={"model": model}),
+    )
+    assert answer.timings.prompt_tokens > 80
+    assert "50" in answer.draft
+
+
+def test_auto_threads_use_the_idle_cores(monkeypatch):
+    import os
+
+    from rag.models import model_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert model_threads(0) == 2, "an idle machine gets every core"
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert model_threads(0) == 1, "another busy process leaves one core"
+    monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 6.0, 5.0))
+    assert model_threads(0) == 1, "never fewer than one"
+    assert model_threads(3) == 3, "an explicit setting wins"

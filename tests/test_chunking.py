@@ -109,3 +109,24 @@ def test_pieces_of_a_long_paragraph_overlap_by_whole_sentences(embedder):
         assert a1 < a2 < b1 < b2  # the next piece starts inside the previous one, at a sentence
         assert text[a2:].startswith("Sentence number")
         assert embedder.count_tokens(text[a2:b1]) - 2 <= 20
+
+
+def test_token_counts_need_no_torch_and_match_the_model():
+    """Planning and chunking read the tokenizer file; only embedding loads torch, and counts agree."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom rag.embed import make_embedder\nfrom rag.settings import EmbedSettings\n"
+        "e = make_embedder(EmbedSettings())\n"
+        "n = e.count_tokens('NATO endorsed five percent of GDP by 2035.')\n"
+        "print(e.name, e.dim, e.max_tokens, n, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["all-MiniLM-L6-v2", "384", "256", "12", "False"], out.stderr[-500:]
+    embedder = embedder_for(EmbedSettings())
+    text = SEED.read_text()
+    tokenizer = embedder._loaded().tokenizer
+    for start in range(0, len(text), 700):
+        piece = text[start : start + 1200]
+        assert embedder.count_tokens(piece) == len(tokenizer.encode(piece, add_special_tokens=False)) + 2

@@ -29,6 +29,12 @@ def judged(reply: str, question: str, passages=PASSAGES):
     return check_answer(reply, passages, judge_for(Question.parse(question), CFG))
 
 
+def test_list_numbers_are_not_sentences_but_a_bare_year_is():
+    drafts = split_sentences("1. NATO set 5% [1]. 2. Dnipro lost 17 people [2].")
+    assert [(d.text, d.cited) for d in drafts] == [("NATO set 5%.", (1,)), ("Dnipro lost 17 people.", (2,))]
+    assert [(d.text, d.cited) for d in split_sentences("2022 [4]")] == [("2022", (4,))]
+
+
 def test_split_sentences_attaches_markers():
     drafts = split_sentences("NATO set 5% [1]. Dnipro lost 17 people. [2] Done [3, 4].")
     assert [(d.text, d.cited) for d in drafts] == [
@@ -171,3 +177,24 @@ def test_abbreviations_do_not_end_sentences():
 
 def test_number_forms_compare_equal():
     assert numbers("5.0 percent, 1,200 people, day 06") == {"5", "1200", "6"}
+
+
+def test_telling_question_words_weigh_more_and_the_answer_anchors_nothing():
+    rare = {"baggag": 5.0, "controversi": 4.0, "gaza": 5.0, "rebuild": 4.0}
+    q = Question.parse(
+        "Which US airline announced a controversial change to its baggage policy?", lambda t: rare.get(t, 1.0)
+    )
+    old = passage(
+        "Delta is now flying bigger airplanes; the changes are part of a plan to grow airline capacity."
+    )
+    assert support("Delta announced a change.", old, q).ok, "any question word anchors by default"
+    assert not support("Delta announced a change.", old, q, anchor=0.3).ok
+    new = passage(
+        "Southwest will charge for checked baggage, a controversial change to its policy, it announced."
+    )
+    assert support("Southwest announced the change.", new, q, anchor=0.3).ok
+    gaza = Question.parse(
+        "Arab nations adopted a plan to rebuild Gaza submitted by which country?", lambda t: rare.get(t, 1.0)
+    )
+    cup = passage("Saudi Arabia will host the World Cup in 2034, the first Arab nation since Qatar.")
+    assert not support("Saudi Arabia submitted the plan.", cup, gaza, anchor=0.3).ok

@@ -1,8 +1,10 @@
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
-from conftest import SEED
+from conftest import SEED, cli_env
 
 from rag import ingest, list_documents, remove_document
 from rag.errors import EmbedderMismatchError
@@ -24,6 +26,24 @@ def test_reingest_unchanged_embeds_nothing(corpus, settings):
     second = ingest([corpus], settings, show_bar=False)
     assert second.chunks_embedded == 0 and second.chunks_removed == 0
     assert second.chunks_skipped == first.chunks_embedded
+
+
+def test_unchanged_reingest_loads_neither_chroma_nor_torch(corpus, settings):
+    """A re-ingest that finds nothing changed answers from the manifest and the files' hashes."""
+    first = ingest([corpus], settings, show_bar=False)
+    code = (
+        "import sys; from pathlib import Path; from rag import ingest; from rag.settings import Settings; "
+        f"r = ingest([Path({str(corpus)!r})], Settings(index_dir=Path({str(settings.index_dir)!r})), "
+        "show_bar=False); "
+        "print(r.chunks_skipped, r.chunks_embedded, 'chromadb' in sys.modules, 'torch' in sys.modules)"
+    )
+    env = cli_env(settings.index_dir, corpus.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split() == [str(first.chunks_embedded), "0", "False", "False"], out.stderr
+    (corpus / "orchard.md").write_text("# Changed\n\nA new paragraph about the budget.\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    _, embedded, chroma, _ = out.stdout.split()
+    assert int(embedded) > 0 and chroma == "True", out.stderr  # a change takes the full path
 
 
 def test_changed_file_reembeds_only_changed_chunks(corpus, settings):

@@ -29,8 +29,9 @@ class EvalRun:
 
 
 def _index_key(settings: Settings) -> str:
-    """Indexes depend on the embedder and the chunking only; configs sharing them share an index."""
-    text = settings.embed.model_dump_json() + settings.chunk.model_dump_json()
+    """Indexes depend on the embedder and the chunk sizes only; configs sharing them share an index."""
+    c = settings.chunk
+    text = f"{settings.embed.model_path}|{c.max_tokens}|{c.min_tokens}|{c.overlap_tokens}"
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
