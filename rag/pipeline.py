@@ -6,8 +6,6 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
@@ -27,18 +25,16 @@ from .answering import (
     verify_draft,
 )
 from .clock import StageClock
-from .embed import Embedder
 from .errors import StoreError
 from .indexing import Progress, remove_from_index, reset_index, run_ingest
 from .manifest import SCHEMA, Manifest, no_index_error
-from .models import ChatModel
-from .parts import shared_embedder, shared_handle, shared_model
+from .parts import Parts
 from .prompt import build_messages
 from .quickcheck import unchanged_ingest
 from .retrieve import Retriever
 from .scope import check_collection, resolve
 from .settings import Settings, load_settings
-from .snapshot import IndexHandle, Snapshot
+from .snapshot import Snapshot
 from .store import VectorStore
 from .types import (
     Answer,
@@ -57,72 +53,13 @@ from .types import (
 History = Sequence[tuple[str, str]]
 
 
-class Pipeline:
+class Pipeline(Parts):
     """Answers questions from an index and keeps it up to date."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        embedder: Embedder | None = None,
-        store: VectorStore | None = None,
-        model: ChatModel | None = None,
-    ) -> None:
-        """Use the given parts, or load each from the settings on first use.
-
-        Args:
-            settings: All settings.
-            embedder: An embedder (default: the settings' model, shared per process).
-            store: A vector store (default: Chroma as the settings say, reopened after commits).
-            model: A chat model (default: the settings' model, shared per process).
-
-        """
-        self.settings = settings
-        self._embedder, self._model = embedder, model
-        self._fixed_store = store
-        self._model_lock = threading.Lock()
-        self._handle: IndexHandle | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
         """Return the pipeline for these settings (default: env and rag.toml), built once per process."""
         return _cached_pipeline(settings if settings is not None else load_settings())
-
-    @property
-    def embedder(self) -> Embedder:
-        """The embedder, loaded on first use."""
-        if self._embedder is None:
-            self._embedder = shared_embedder(self.settings.embed)
-        return self._embedder
-
-    @property
-    def model(self) -> ChatModel:
-        """The chat model, loaded on first use (once, even when two threads ask at the same time)."""
-        with self._model_lock:
-            if self._model is None:
-                self._model = shared_model(self.settings.model)
-            return self._model
-
-    def preload_model(self) -> None:
-        """Start loading the chat model in the background (it loads while retrieval runs)."""
-        if self._model is None and not self._model_lock.locked():
-            threading.Thread(target=self._load_quietly, daemon=True).start()
-
-    def _load_quietly(self) -> None:
-        # A failure here is not lost: the next use of .model raises it again, with its fix.
-        with contextlib.suppress(Exception):
-            _ = self.model
-
-    @property
-    def index(self) -> IndexHandle:
-        """The process's handle on the index: vector store and committed snapshot."""
-        if self._handle is None:
-            s, e = self.settings, self.embedder
-            if self._fixed_store is not None:
-                store = self._fixed_store
-                self._handle = IndexHandle(s.index_dir, lambda: store, reopenable=False)
-            else:
-                self._handle = shared_handle(s.store, s.index_dir.resolve(), e.name, e.dim)
-        return self._handle
 
     # --- the index ---------------------------------------------------------------------------------
 
