@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from .dates import day_number
+from .chroma_rows import chunk_from, metadata_of, where_filter
 from .errors import StoreError
 from .scope import ChunkFilter
 from .settings import StoreSettings
@@ -67,56 +67,6 @@ class VectorStore(Protocol):
     def close(self) -> None:
         """Release the connection; the object is unusable afterwards."""
         ...
-
-
-def _metadata(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "doc_id": chunk.doc_id,
-        "start": chunk.start,
-        "end": chunk.end,
-        "title": chunk.title,
-        "path": chunk.path,
-        "date": chunk.date or "",
-        "day": day_number(chunk.date),  # YYYYMMDD as an int (0 = undated): Chroma filters ranges on numbers
-        "file_offset": chunk.file_offset,
-        "page": chunk.page or 0,  # Chroma metadata holds no None: 0 = no page, "" = no section
-        "section": chunk.section or "",
-        "collection": chunk.collection,
-    }
-
-
-def _where(max_day: int | None, within: ChunkFilter | None) -> dict[str, Any] | None:
-    """Return the Chroma ``where`` for an as-of day and a scope (None when nothing is filtered)."""
-    until = [d for d in (max_day, within.until_day if within else 0) if d]
-    conditions: list[dict[str, Any]] = [{"day": {"$lte": min(until)}}] if until else []
-    if within is not None:
-        if within.since_day or within.until_day:  # a date range leaves undated chunks (day 0) out
-            conditions.append({"day": {"$gte": max(within.since_day, 1)}})
-        if within.doc_ids is not None:
-            conditions.append({"doc_id": {"$in": sorted(within.doc_ids)}})
-        if within.collections:
-            conditions.append({"collection": {"$in": list(within.collections)}})
-    if len(conditions) > 1:
-        return {"$and": conditions}
-    return conditions[0] if conditions else None
-
-
-def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    """Convert one Chroma row into our Chunk: the only place Chroma rows are read."""
-    return Chunk(
-        id=chunk_id,
-        doc_id=str(meta["doc_id"]),
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        text=text,
-        title=str(meta.get("title", "")),
-        path=str(meta.get("path", "")),
-        date=str(meta.get("date") or "") or None,
-        file_offset=int(meta.get("file_offset", 0)),
-        page=int(meta.get("page") or 0) or None,
-        section=str(meta.get("section") or "") or None,
-        collection=str(meta.get("collection") or ""),
-    )
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -196,7 +146,7 @@ class ChromaStore:
                 ids=ids,
                 embeddings=[list(v) for v in vectors[i : i + _MAX_BATCH]],
                 documents=[c.text for c in part],
-                metadatas=[_metadata(c) for c in part],
+                metadatas=[metadata_of(c) for c in part],
             )
 
     @_guarded
@@ -204,7 +154,7 @@ class ChromaStore:
         """Update metadata only; the text (and so the vector) is unchanged."""
         for i in range(0, len(chunks), _MAX_BATCH):
             part = chunks[i : i + _MAX_BATCH]
-            self._col.update(ids=[c.id for c in part], metadatas=[_metadata(c) for c in part])
+            self._col.update(ids=[c.id for c in part], metadatas=[metadata_of(c) for c in part])
 
     @_guarded
     def delete(self, ids: Sequence[str]) -> None:
@@ -229,14 +179,14 @@ class ChromaStore:
             query_embeddings=[list(vector)],
             n_results=min(n, total),
             include=["documents", "metadatas", "distances"],
-            where=_where(max_day, within),
+            where=where_filter(max_day, within),
         )
         ids, docs = res["ids"][0], (res["documents"] or [[]])[0]
         metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
         # A row deleted by another process can still come back from a stale client, with no text
         # or metadata: skip it (the caller's committed-id filter would drop it anyway).
         return [
-            (_chunk(i, d, dict(m)), 1.0 - float(dist))
+            (chunk_from(i, d, dict(m)), 1.0 - float(dist))
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
             if d is not None and m is not None
         ]
@@ -248,7 +198,9 @@ class ChromaStore:
         for i in range(0, len(ids), _MAX_BATCH):
             res = self._col.get(ids=list(ids[i : i + _MAX_BATCH]), include=["documents", "metadatas"])
             docs, metas = res["documents"] or [], res["metadatas"] or []
-            found.update((k, _chunk(k, d, dict(m))) for k, d, m in zip(res["ids"], docs, metas, strict=True))
+            found.update(
+                (k, chunk_from(k, d, dict(m))) for k, d, m in zip(res["ids"], docs, metas, strict=True)
+            )
         return [found[i] for i in ids if i in found]
 
     @_guarded
@@ -259,7 +211,7 @@ class ChromaStore:
         for offset in range(0, total, _MAX_BATCH):
             res = self._col.get(include=["documents", "metadatas"], limit=_MAX_BATCH, offset=offset)
             docs, metas = res["documents"] or [], res["metadatas"] or []
-            out.extend(_chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
+            out.extend(chunk_from(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
         return out
 
     @_guarded

@@ -14,13 +14,13 @@ from summit import ANSWER_PAGE, AS_OF, QUESTION, make_summit_pdf
 
 from rag import Scope, ask, ingest
 from rag.api import check_index, list_documents
+from rag.chroma_rows import where_filter
 from rag.lexical import BM25Index
 from rag.manifest import MANIFEST, SCHEMA, DocEntry, Manifest
 from rag.parts import shared_embedder
 from rag.pipeline import Pipeline
 from rag.scope import ChunkFilter, ScopeError, resolve
 from rag.settings import Settings, StoreSettings
-from rag.store import _where
 from rag.types import Chunk
 
 MEETING = "How long did the meeting between Zelenskyy and Trump last?"
@@ -112,10 +112,10 @@ def test_scopes_that_cannot_be_used_say_why():
 
 
 def test_the_chroma_where_combines_the_as_of_day_and_the_scope():
-    assert _where(None, None) is None
-    assert _where(20250101, None) == {"day": {"$lte": 20250101}}
+    assert where_filter(None, None) is None
+    assert where_filter(20250101, None) == {"day": {"$lte": 20250101}}
     within = ChunkFilter(frozenset("ab"), frozenset("ba"), ("x",), 20240101, 20241231)
-    assert _where(20250101, within) == {
+    assert where_filter(20250101, within) == {
         "$and": [
             {"day": {"$lte": 20241231}},
             {"day": {"$gte": 20240101}},
@@ -123,7 +123,7 @@ def test_the_chroma_where_combines_the_as_of_day_and_the_scope():
             {"collection": {"$in": ["x"]}},
         ]
     }
-    assert _where(None, ChunkFilter(frozenset("a"), None, ("x",))) == {"collection": {"$in": ["x"]}}
+    assert where_filter(None, ChunkFilter(frozenset("a"), None, ("x",))) == {"collection": {"$in": ["x"]}}
 
 
 def test_bm25_masks_rows_out_of_scope_before_taking_the_top(tmp_path):
