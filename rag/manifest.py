@@ -22,6 +22,7 @@ MANIFEST = "manifest.json"
 # rewritten by the next ingest or `rag check --repair`, without re-embedding); 2: "day" (YYYYMMDD) for
 # date filters; 1 (or absent): neither.
 SCHEMA = 3
+DAY_SCHEMA = 2  # the first schema whose chunks carry "day": as-of filters work from here on
 
 
 @dataclass

@@ -27,7 +27,7 @@ from .answering import (
 from .clock import StageClock
 from .errors import StoreError
 from .indexing import Progress, remove_from_index, reset_index, run_ingest
-from .manifest import SCHEMA, Manifest, no_index_error
+from .manifest import DAY_SCHEMA, Manifest, no_index_error
 from .parts import Parts
 from .prompt import build_messages
 from .quickcheck import unchanged_ingest
@@ -142,7 +142,7 @@ class Pipeline(Parts):
         if snap.manifest is None or not snap.manifest.documents:
             raise no_index_error(self.settings.index_dir)
         snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
-        newest = snap.newest_day if snap.manifest.schema >= SCHEMA else 0  # old metadata: no "day" to filter
+        newest = snap.newest_day if snap.manifest.schema >= DAY_SCHEMA else 0  # no "day" to filter on
         return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed, newest)
 
     # --- questions ---------------------------------------------------------------------------------
