@@ -69,7 +69,8 @@ def print_answer(answer: Answer) -> None:
         click.echo("\nClosest passages:")
         for n, p in enumerate(answer.passages[:3], 1):
             at = f"{plain(p.chunk.path)} {p.chunk.date or ''} {plain(locator(p.chunk))}"
-            click.echo(f"  [{n}] {at}: {plain(p.chunk.text[:160])}…")
+            text = " ".join(p.chunk.text.split())[:160]  # one line each, however the passage breaks
+            click.echo(f"  [{n}] {at}: {plain(text)}…")
         _scope_note(answer)
         return
     click.secho("Checked answer: ", nl=False, dim=True)

@@ -317,5 +317,9 @@ def test_cli_collections_scopes_pages_and_markdown(tmp_path):
     scoped = json.loads(ask_cli("--json", "--in", "docs/notes/*", "--until", "2024-12-31").stdout)
     assert scoped["abstained"] and scoped["scope"]["paths"] == ["docs/notes/*"]
     assert {p["collection"] for p in scoped["passages"]} == {"notes"}
+    shown = ask_cli("--collection", "notes").stdout
+    closest = shown.split("Closest passages:\n")[1].split("\n\n")[0].splitlines()
+    assert len(closest) == 3 and all(line.startswith("  [") for line in closest), "one line per passage"
+    assert "§ Orchard notes" in shown and shown.rstrip().endswith("Searched only collection notes."), shown
     bad = ask_cli("--since", "2025-13-01")
     assert bad.returncode == 2 and "2025-06-06" in bad.stderr
