@@ -1,4 +1,4 @@
-"""In a real browser: a PDF citation opens the PDF at its page; a scoped chat opens a note at its span."""
+"""In a real browser: a PDF citation opens the PDF at its page; in a scoped chat, notes open at their span."""
 
 from __future__ import annotations
 
@@ -103,6 +103,19 @@ def check_scoped_chat(context, page) -> None:  # type: ignore[no-untyped-def]
     text.screenshot(path=str(SHOTS / "text-span.png"))
 
 
+def check_cited_text(context, page) -> None:  # type: ignore[no-untyped-def]
+    """Still only the notes, a new chat: a cited answer opens the note with the cited sentence marked."""
+    page.get_by_role("button", name="New chat").click()
+    ask(page, "What is the range of the harbour lighthouse?", turn=1)
+    card = page.locator("#sources .src-card.cited").first
+    assert "lighthouse.html" in card.inner_text()
+    text = open_card(context, card)
+    assert text.url.endswith("#cited")
+    quote = text.locator("mark.passage mark.quote#cited")
+    assert quote.is_visible() and "range of 18 nautical miles" in quote.inner_text()
+    text.screenshot(path=str(SHOTS / "text-quote.png"))
+
+
 def test_a_pdf_citation_opens_its_page_and_a_scoped_chat_opens_the_text(tmp_path):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).", pytrace=False)
@@ -131,6 +144,7 @@ def test_a_pdf_citation_opens_its_page_and_a_scoped_chat_opens_the_text(tmp_path
                 sidebar.click()
                 check_pdf_citation(browser, context, page)
                 check_scoped_chat(context, page)
+                check_cited_text(context, page)
             finally:
                 browser.close()
     finally:
