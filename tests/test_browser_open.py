@@ -21,8 +21,13 @@ SHOWN_PAGE = """(() => {
 })()"""
 
 
-def viewer_page(browser, page) -> str:  # type: ignore[no-untyped-def]
-    """Return "shown/pages" from Chromium's PDF viewer (an extension frame Playwright does not list)."""
+def viewer_page(browser, page, want: str) -> str:  # type: ignore[no-untyped-def]
+    """Return "shown/pages" from Chromium's PDF viewer once it shows ``want`` (else the last it showed).
+
+    The viewer is an extension frame Playwright does not list, so it is asked over CDP. It reports
+    "0/0" while loading and "1/3" before it has scrolled to the URL's #page, so it is asked until it
+    shows the wanted page or 30 s have passed.
+    """
     cdp = browser.new_browser_cdp_session()
     replies: dict[int, dict] = {}
 
@@ -31,7 +36,8 @@ def viewer_page(browser, page) -> str:  # type: ignore[no-untyped-def]
         replies[message.get("id", 0)] = message.get("result", {}).get("result") or {}
 
     cdp.on("Target.receivedMessageFromTarget", reply)
-    for attempt in range(1, 61):  # the viewer loads after the page: ask until it answers "2/3"
+    shown = "the viewer did not report its page"
+    for attempt in range(1, 101):
         targets = cdp.send("Target.getTargets")["targetInfos"]
         viewer = next((t for t in targets if t["url"].startswith("chrome-extension://")), None)
         if viewer is not None:
@@ -42,9 +48,11 @@ def viewer_page(browser, page) -> str:  # type: ignore[no-untyped-def]
             cdp.send("Target.sendMessageToTarget", message)
         page.wait_for_timeout(300)
         value = replies.get(attempt, {}).get("value")
-        if isinstance(value, str) and re.fullmatch(r"[1-9]\d*/[1-9]\d*", value):  # "0/0" while loading
-            return value
-    raise AssertionError("Chromium's PDF viewer did not report its page")
+        if isinstance(value, str) and re.fullmatch(r"[1-9]\d*/[1-9]\d*", value):
+            shown = value
+            if value == want:
+                break
+    return shown
 
 
 def ask(page, question: str, turn: int, timeout_s: float = 180) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +82,8 @@ def check_pdf_citation(browser, context, page) -> None:  # type: ignore[no-untyp
     assert card.locator(".src-loc").inner_text() == f"p. {ANSWER_PAGE}"
     pdf = open_card(context, card)
     assert pdf.url.endswith(f"#page={ANSWER_PAGE}")
-    assert viewer_page(browser, pdf) == f"{ANSWER_PAGE}/{len(PAGES)}", "the viewer shows that page"
+    want = f"{ANSWER_PAGE}/{len(PAGES)}"
+    assert viewer_page(browser, pdf, want) == want, "the viewer shows that page"
     pdf.screenshot(path=str(SHOTS / "pdf-page.png"))
     page.bring_to_front()
     page.locator("#copy-md").click()
