@@ -98,6 +98,11 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+def digit_numbers(text: str) -> set[str]:
+    """Numbers written with digits in ``text`` (number words such as "first" left out), canonical."""
+    return {_canonical(n) for n in _NUMBER.findall(text)}
+
+
 def _canonical(number: str) -> str:
     """'1,200' -> '1200', '06' -> '6', '5.0' -> '5'."""
     n = number.replace(",", "").lstrip("0") or "0"

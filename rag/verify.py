@@ -23,11 +23,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cite import numbers, sentence_spans
+from .cite import digit_numbers, numbers, sentence_spans
 from .lexical import terms
 from .types import Passage
 
-_WHEN = re.compile(r"\b(?:when|date|day|week|month|year|how long ago)\b", re.I)
+# Asking for a time ("when did", "what year"), not naming one ("this week", "at a time when ...").
+_WHEN = re.compile(
+    r"^\s*when\b|\bwhen\s+(?:did|was|were|is|are|will|does|do|has|have|had|can|could|would)\b"
+    r"|\b(?:what|which)\s+(?:exact\s+|specific\s+)?(?:date|day|week|month|year|time|decade|century)\b"
+    r"|\bhow long ago\b",
+    re.I,
+)
 _OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:(.*)$", re.I | re.M)
 # Words an answer uses about the passages themselves; they carry no claim to check.
 META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid", "cite"}
@@ -68,7 +74,9 @@ class Question:
         words = frozenset(key_terms(stem))
         weights = tuple((t, max(0.0, rarity(t)) if rarity else 1.0) for t in sorted(words))
         when = bool(_WHEN.search(stem))
-        return cls(stem, words, frozenset(numbers(stem)), choices, when, weights)
+        # Only numbers written as digits identify the event ("won 2-1", "a 40-day boycott"); a number
+        # word ("their first debate", "one of the reasons") rarely recurs in the passage that answers.
+        return cls(stem, words, frozenset(digit_numbers(stem)), choices, when, weights)
 
     def anchored(self, found: set[str]) -> float:
         """Return the share of the stem's weight whose words occur in ``found``."""

@@ -198,3 +198,27 @@ def test_telling_question_words_weigh_more_and_the_answer_anchors_nothing():
     )
     cup = passage("Saudi Arabia will host the World Cup in 2034, the first Arab nation since Qatar.")
     assert not support("Saudi Arabia submitted the plan.", cup, gaza, anchor=0.3).ok
+
+
+def test_naming_a_time_is_not_asking_for_one():
+    asks = [
+        "When did girls flag football make its debut?",
+        "What year did Musk acquire the platform?",
+        "Elon Musk's X went down this week. Which day did it start?",
+    ]
+    names = [
+        "Which Conservative contender was eliminated from the race this week?",
+        "Which is the happiest country for the eighth year in a row?",
+        "At a time when the Pentagon cuts its budget, what does Trump want funded?",
+    ]
+    assert all(Question.parse(q).asks_when for q in asks)
+    assert not any(Question.parse(q).asks_when for q in names)
+
+
+def test_only_digit_numbers_of_the_question_must_recur():
+    debate = "Walz and Vance faced off in their first and only debate this week. Where did it take place?"
+    page = passage("Vance and Walz faced off in New York City on Tuesday night for the VP debate.")
+    assert judged("The debate took place in New York City [1].", debate, (page,))[0][0].supported
+    boycott = "Which store is facing a 40-day boycott?"
+    other = passage("Shoppers plan a boycott of Target stores, organisers said on Monday.")
+    assert not judged("Target is facing the boycott [1].", boycott, (other,))[0][0].supported
