@@ -16,13 +16,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from .api import ask, ask_stream, ingest, list_documents, remove_document
 from .errors import RagError
 from .settings import Settings, load_settings
-from .types import Answer, Citation, Passage
+from .types import Answer, Citation, Passage, Scope
 
 __all__ = [
     "Answer",
     "Citation",
     "Passage",
     "RagError",
+    "Scope",
     "Settings",
     "ask",
     "ask_stream",

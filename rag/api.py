@@ -12,7 +12,16 @@ from .indexing import Progress
 from .manifest import Manifest
 from .pipeline import History, Pipeline
 from .settings import Settings
-from .types import Answer, DocumentInfo, IndexCheck, IndexStatus, IngestReport, StreamEvent, UploadReport
+from .types import (
+    Answer,
+    DocumentInfo,
+    IndexCheck,
+    IndexStatus,
+    IngestReport,
+    Scope,
+    StreamEvent,
+    UploadReport,
+)
 
 
 def pipeline(settings: Settings | None = None) -> Pipeline:
@@ -27,6 +36,7 @@ def ingest(
     progress: Progress | None = None,
     show_bar: bool = True,
     rebuild: bool = False,
+    collection: str | None = None,
 ) -> IngestReport:
     """Add or update documents in the index; unchanged files cost nothing.
 
@@ -37,12 +47,15 @@ def ingest(
         progress: Called with (done, total, message).
         show_bar: Show a progress bar on stderr.
         rebuild: Empty the index first (e.g. after changing the embedder) and embed everything.
+        collection: Put these documents in a named collection, which questions can be scoped to
+            (``Scope(collections=...)``); an unchanged file only has its metadata rewritten. None
+            keeps each document's collection; "" takes them out of theirs.
 
     Returns:
         What was seen, embedded, skipped and removed, and each file's problem.
 
     """
-    return pipeline(settings).ingest(paths, prune, progress, show_bar, rebuild)
+    return pipeline(settings).ingest(paths, prune, progress, show_bar, rebuild, collection)
 
 
 def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:
@@ -56,7 +69,11 @@ def remove_document(doc_id: str, settings: Settings | None = None) -> int:
 
 
 def ask_stream(
-    question: str, settings: Settings | None = None, history: History = (), as_of: date | str | None = None
+    question: str,
+    settings: Settings | None = None,
+    history: History = (),
+    as_of: date | str | None = None,
+    where: Scope | None = None,
 ) -> Iterator[StreamEvent]:
     """Answer a question, yielding the passages first, then text as generated, then the Answer.
 
@@ -66,16 +83,22 @@ def ask_stream(
         history: Earlier (question, answer) turns; a follow-up is made self-contained first.
         as_of: The day the question is asked (a date or "YYYY-MM-DD"; default today). Documents dated
             later are not used; "this week" or "on Monday" are resolved against it.
+        where: Search only these documents, e.g. ``Scope(paths=("contracts/*",), since="2024-01-01")``
+            (path globs, titles, collections, a date range); filtered inside retrieval.
 
     Yields:
         ``Retrieved`` once, ``Token`` pieces, and a final ``Done`` with the checked ``Answer``.
 
     """
-    return pipeline(settings).ask_stream(question, history, as_of)
+    return pipeline(settings).ask_stream(question, history, as_of, where)
 
 
 def ask(
-    question: str, settings: Settings | None = None, history: History = (), as_of: date | str | None = None
+    question: str,
+    settings: Settings | None = None,
+    history: History = (),
+    as_of: date | str | None = None,
+    where: Scope | None = None,
 ) -> Answer:
     """Answer a question from the indexed documents, with checked citations.
 
@@ -84,12 +107,17 @@ def ask(
         settings: Settings; defaults to ``Settings()`` (env and rag.toml).
         history: Earlier (question, answer) turns for follow-up questions.
         as_of: The day the question is asked (default today); see ``ask_stream``.
+        where: Search only these documents (a ``Scope``); see ``ask_stream``.
 
     Returns:
-        The Answer: text, citations, passages, abstained flag and timings.
+        The Answer: text, citations (each passage with its page or section), passages, abstained
+        flag and timings.
+
+    Raises:
+        ScopeError: ``where`` has a malformed date, matches no document, or the index predates scopes.
 
     """
-    return pipeline(settings).ask(question, history, as_of)
+    return pipeline(settings).ask(question, history, as_of, where)
 
 
 # --- for the UI: status, uploads and removal, all on the server's own settings ---------------------

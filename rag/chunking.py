@@ -15,6 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 
+from .structure import page_of, section_of
 from .types import Chunk, Document
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
@@ -206,8 +207,8 @@ def chunk_id(doc_id: str, text: str, occurrence: int) -> str:
     return f"{doc_id}-{digest}" + (f"-{occurrence}" if occurrence else "")
 
 
-def chunk_document(doc: Document, spans: list[Span]) -> list[Chunk]:
-    """Turn spans of a document into Chunks with content-addressed ids."""
+def chunk_document(doc: Document, spans: list[Span], collection: str = "") -> list[Chunk]:
+    """Turn spans of a document into Chunks with content-addressed ids, pages and heading paths."""
     seen: dict[str, int] = {}
     chunks = []
     for start, end in spans:
@@ -225,6 +226,9 @@ def chunk_document(doc: Document, spans: list[Span]) -> list[Chunk]:
                 path=doc.path,
                 date=doc.date,
                 file_offset=doc.body_offset,
+                page=page_of(doc.pages, start, end),
+                section=section_of(doc.sections, start, end),
+                collection=collection,
             )
         )
     return chunks

@@ -11,9 +11,11 @@ import click
 
 from . import api
 from .errors import RagError
+from .export import answer_markdown
 from .settings import Settings, load_settings
+from .show import print_answer, print_check, print_report
 from .terminal import plain
-from .types import Answer, Done, IndexCheck, IngestReport, Retrieved, Token
+from .types import Done, Retrieved, Scope, Token
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -46,69 +48,43 @@ def main(ctx: click.Context, config: str | None, index_dir: str | None) -> None:
         _fail(exc)
 
 
-def _print_report(report: IngestReport) -> None:
-    click.echo(
-        f"{report.documents_seen} documents seen, {report.documents_changed} new or changed: "
-        f"{report.chunks_embedded} chunks embedded, {report.chunks_skipped} unchanged, "
-        f"{report.chunks_removed} removed ({report.seconds:.1f} s)."
-    )
-    for p in report.problems:
-        click.secho(
-            f"  {'skipped' if p in report.failures else 'warning'}: {plain(p.path)}: {plain(p.reason)}",
-            fg="yellow",
-            err=True,
-        )
-
-
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Remove documents whose files are gone.")
 @click.option("--rebuild", is_flag=True, help="Delete the index first and embed everything again.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@click.option(
+    "--collection",
+    metavar="NAME",
+    help='Put these files in a collection that questions can be limited to (rag ask --collection NAME); "" '
+    "takes them out of theirs. Without it, documents keep their collection.",
+)
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool, as_json: bool) -> None:
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    prune: bool,
+    rebuild: bool,
+    as_json: bool,
+    collection: str | None,
+) -> None:
     """Add files and folders (.txt .md .html .pdf .docx) to the index; unchanged ones are skipped.
 
     Exits with 3 when some files could not be ingested (the rest are), 2 on an error.
     """
     settings = _settings(ctx)
     try:
-        report = api.ingest(paths, settings, prune=prune, show_bar=not as_json, rebuild=rebuild)
+        report = api.ingest(
+            paths, settings, prune=prune, show_bar=not as_json, rebuild=rebuild, collection=collection
+        )
     except RagError as exc:
         _fail(exc)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        _print_report(report)
+        print_report(report)
     if report.failures:
         sys.exit(EXIT_FILES_FAILED)
-
-
-_CHECK_LABELS = {
-    "orphan_vectors": "vectors no document lists (never answered from)",
-    "missing_vectors": "indexed chunks without a vector (dense search misses them)",
-    "span_mismatches": "vectors whose spans, title or date differ from the manifest",
-    "bm25_missing": "indexed chunks missing from the BM25 index",
-    "bm25_extra": "BM25 rows that are not indexed chunks",
-    "bm25_version_missing": "the BM25 index the manifest names is gone or unreadable",
-    "stale_bm25_versions": "old BM25 folders left behind",
-    "unfinished_journal": "an ingest died before it cleaned up",
-}
-
-
-def _print_check(result: IndexCheck, index_dir: Path) -> None:
-    click.echo(
-        f"Index {index_dir}: {result.documents} documents, {result.chunks} chunks, {result.vectors} "
-        f"vectors, generation {result.generation}."
-    )
-    for action in result.repairs:
-        click.echo(f"  repaired: {plain(action)}")
-    for name, count in result.problems().items():
-        click.secho(f"  {count:6d}  {_CHECK_LABELS.get(name, name)} ({name})", fg="yellow")
-    if result.clean:
-        click.secho("Consistent: the vector store, the manifest and BM25 agree.", fg="green")
-    else:
-        click.secho("Problems found. Fix them with: rag check --repair", fg="yellow")
 
 
 @main.command()
@@ -128,49 +104,8 @@ def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
-        _print_check(result, settings.index_dir)
+        print_check(result, settings.index_dir)
     sys.exit(0 if result.clean else EXIT_PROBLEMS)
-
-
-def _print_answer(answer: Answer) -> None:
-    click.echo()
-    for p in (p for p in answer.passages if p.flags):
-        click.secho(
-            f"Not used: {p.chunk.path} gives instructions to the model ({', '.join(p.flags)}).", fg="yellow"
-        )
-    if answer.abstained:
-        click.secho(plain(answer.text), fg="yellow", bold=True)
-        click.echo(f"({plain(answer.abstain_reason)})")
-        click.echo("\nClosest passages:")
-        for n, p in enumerate(answer.passages[:3], 1):
-            click.echo(f"  [{n}] {plain(p.chunk.path)} {p.chunk.date or ''}: {plain(p.chunk.text[:160])}…")
-        return
-    click.secho("Checked answer: ", nl=False, dim=True)
-    click.secho(plain(answer.text), bold=True)
-    for s in answer.sentences:
-        if not s.supported and s.reason != "no claim":
-            click.secho(f"  unsupported: {plain(s.text)} ({plain(s.reason)})", fg="red")
-    click.echo("\nSources:")
-    for n in sorted({c.n for c in answer.citations}):
-        c = next(c for c in answer.citations if c.n == n)
-        ch = c.passage.chunk
-        mark = (
-            "  (does not support the sentence)"
-            if not c.supported
-            else "  (cited by the checker)"
-            if c.inferred
-            else ""
-        )
-        start, end = ch.file_span
-        where = f"{plain(ch.title)} ({ch.date or 'no date'}), {plain(ch.path)}"
-        click.echo(f"  [{n}] {where} chars {start}-{end}{mark}")
-        click.echo(f'      "{plain(c.quote)}"')
-    t = answer.timings
-    click.secho(
-        f"\nas of {answer.as_of}; retrieve {t.retrieve:.2f} s, first token {t.first_token:.1f} s, "
-        f"total {t.total:.1f} s, {t.prompt_tokens} prompt tokens",
-        dim=True,
-    )
 
 
 @main.command()
@@ -183,14 +118,39 @@ def _print_answer(answer: Answer) -> None:
     help="The day the question is asked (default today): later documents are not used, and "
     '"this week" or "on Monday" are read against it.',
 )
+@click.option("--markdown", is_flag=True, help="Print the answer as Markdown, its sources as footnotes.")
+@click.option(
+    "--in",
+    "paths",
+    multiple=True,
+    metavar="PATTERN",
+    help="Search only documents whose path matches a glob ('contracts/*.pdf') or is in a folder; repeatable.",
+)
+@click.option("--collection", "collections", multiple=True, metavar="NAME", help="Only this collection.")
+@click.option("--title", "titles", multiple=True, metavar="PATTERN", help="Only titles matching (any case).")
+@click.option("--since", metavar="YYYY-MM-DD", help="Only documents dated on or after this day.")
+@click.option("--until", metavar="YYYY-MM-DD", help="Only documents dated on or before this day.")
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, as_of: str | None) -> None:
-    """Answer QUESTION from the indexed documents, citing the passages it comes from."""
+def ask(
+    ctx: click.Context,
+    question: str,
+    as_json: bool,
+    as_of: str | None,
+    markdown: bool,
+    **scope: Any,
+) -> None:
+    """Answer QUESTION from the indexed documents, citing the passages it comes from.
+
+    --in, --collection, --title, --since and --until limit the documents searched (all must hold).
+    """
     settings = _settings(ctx)
+    where = Scope(**scope)
     try:
-        for event in api.ask_stream(question, settings, as_of=as_of):
-            if as_json:
-                if isinstance(event, Done):
+        for event in api.ask_stream(question, settings, as_of=as_of, where=where or None):
+            if as_json or markdown:
+                if isinstance(event, Done) and markdown:
+                    click.echo(plain(answer_markdown(event.answer)), nl=False)
+                elif isinstance(event, Done):
                     click.echo(json.dumps(event.answer.to_dict(), indent=2, ensure_ascii=False))
             elif isinstance(event, Retrieved):
                 click.secho(f"Found {len(event.passages)} passages. Draft: ", nl=False, dim=True, err=True)
@@ -198,7 +158,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, as_of: str | None) -> 
                 click.secho(plain(event.text), nl=False, dim=True, err=True)
             elif isinstance(event, Done):
                 click.echo("", err=True)
-                _print_answer(event.answer)
+                print_answer(event.answer)
     except RagError as exc:
         _fail(exc)
 
@@ -216,7 +176,10 @@ def docs(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([i.__dict__ for i in infos], indent=2, ensure_ascii=False))
         return
     for i in infos:
-        click.echo(f"{i.chunks:5d} chunks  {i.date or '----------'}  {plain(i.path)}  {plain(i.title)}")
+        group = f"  [{plain(i.collection)}]" if i.collection else ""
+        click.echo(
+            f"{i.chunks:5d} chunks  {i.date or '----------'}  {plain(i.path)}  {plain(i.title)}{group}"
+        )
     click.echo(f"{len(infos)} documents, {sum(i.chunks for i in infos)} chunks")
 
 

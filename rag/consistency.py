@@ -18,7 +18,7 @@ from .embed import Embedder
 from .indexing import apply, index_lock, recover
 from .lexical import saved_ids, stale_versions
 from .loaders import content_hash
-from .manifest import Manifest
+from .manifest import SCHEMA, Manifest
 from .planning import Plan, plan_file
 from .settings import Settings
 from .store import VectorStore
@@ -68,6 +68,7 @@ def _inspect(index_dir: Path, store: VectorStore, manifest: Manifest) -> tuple[I
         bm25_version_missing=version_missing,
         stale_bm25_versions=len(stale_versions(index_dir, manifest.bm25)),
         unfinished_journal=(index_dir / journal.JOURNAL).exists(),
+        outdated_metadata=manifest.schema < SCHEMA and bool(committed),
     ), found
 
 
@@ -116,7 +117,9 @@ def _repair(
     done.extend(_refill(d, ids, manifest, plan, settings, embedder) for d, ids in sorted(by_doc.items()))
     if found.mismatched:
         done.append(f"restored the committed spans of {len(found.mismatched)} chunks")
-    if by_doc or found.mismatched or not found.bm25_ok:
+    if outdated := manifest.schema < SCHEMA and bool(owners):
+        done.append("rewrote the chunk metadata of an older index (pages, sections, collections)")
+    if by_doc or found.mismatched or not found.bm25_ok or outdated:
         apply(index_dir, store, embedder, manifest, plan, force=True)
         done.append(f"rebuilt BM25 and committed generation {manifest.generation}")
     if stale := stale_versions(index_dir, manifest.bm25):

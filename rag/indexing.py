@@ -27,6 +27,7 @@ from .errors import RagError
 from .lexical import BM25Index, remove_versions
 from .manifest import MANIFEST, SCHEMA, Manifest, require_manifest
 from .planning import Plan, find_files, plan_file, prune
+from .restamp import restamp
 from .settings import Settings
 from .store import VectorStore
 from .types import Chunk, IngestReport
@@ -146,6 +147,7 @@ def run_ingest(
     prune_missing: bool = False,
     progress: Progress | None = None,
     show_bar: bool = True,
+    collection: str | None = None,
 ) -> IngestReport:
     """Bring the index up to date with the given files and folders.
 
@@ -157,6 +159,7 @@ def run_ingest(
         prune_missing: Also remove documents whose files no longer exist.
         progress: Called with (done, total, message) as work proceeds.
         show_bar: Show a tqdm progress bar on stderr.
+        collection: Put the files in this collection (None: documents keep theirs).
 
     Returns:
         Counts of what was seen, embedded, skipped and removed, and problems per file.
@@ -171,7 +174,7 @@ def run_ingest(
         files, problems = find_files(paths)
         plan = Plan(problems=problems)
         for n, path in enumerate(files, 1):
-            plan_file(path, settings, embedder, manifest, plan)
+            plan_file(path, settings, embedder, manifest, plan, collection=collection)
             if progress:
                 progress(n, len(files), f"reading {path.name}")
         removed_docs = prune(manifest, plan) if prune_missing else 0
@@ -200,9 +203,8 @@ def apply(
     force: bool = False,
 ) -> None:
     """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced)."""
-    if manifest.schema < SCHEMA:  # older metadata lacks fields new filters need: rewrite it, no re-embedding
-        plan.to_update.extend(store.get(sorted(manifest.chunk_ids() - {c.id for c in plan.to_update})))
-        manifest.schema = SCHEMA
+    if manifest.schema < SCHEMA or plan.restamp:  # older metadata, or a new collection: rewrite, no embedding
+        restamp(manifest, store, plan)
     if not (force or plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
         return
     journal.begin(index_dir, [c.id for c in plan.to_embed + plan.to_update] + plan.to_delete)

@@ -18,6 +18,9 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "abstained": a.abstained,
         "abstain_reason": a.abstain_reason,
         "confidence": a.confidence,
+        "scope": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(a.scope).items()}
+        if a.scope
+        else None,
         "citations": [citation_dict(c) for c in a.citations],
         "passages": [passage_dict(p) for p in a.passages],
         "sentences": [asdict(s) for s in a.sentences],
@@ -28,11 +31,15 @@ def answer_dict(a: Answer) -> dict[str, Any]:
 
 
 def _source_dict(c: Chunk) -> dict[str, Any]:
-    """Where a chunk comes from, for JSON output: document, title, date, spans and text."""
+    """Where a chunk comes from, for JSON output: document, title, date, page, section, spans and text."""
     return {
         "doc": c.path,
+        "doc_id": c.doc_id,
         "title": c.title,
         "date": c.date,
+        "page": c.page,
+        "section": c.section,
+        "collection": c.collection,
         "start": c.start,
         "end": c.end,
         "file_start": c.file_span[0],

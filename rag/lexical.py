@@ -49,13 +49,15 @@ class BM25Index:
         self._retriever = retriever
         self.ids = ids
         self.days: Any = None  # numpy array of each row's YYYYMMDD (0 = undated), set by the reader
+        self.docs: Any = None  # numpy array of each row's document id, set by the reader
 
-    def set_days(self, day_of: dict[str, int]) -> None:
-        """Record each row's document date, so queries can leave out documents dated too late."""
+    def set_rows(self, day_of: dict[str, int], doc_of: dict[str, str]) -> None:
+        """Record each row's document and its date, so queries can leave out rows out of scope or late."""
         import numpy as np
 
         if self.days is None or len(self.days) != len(self.ids):
             self.days = np.array([day_of.get(i, 0) for i in self.ids], dtype=np.int64)
+            self.docs = np.array([doc_of.get(i, "") for i in self.ids], dtype=object)
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> BM25Index:
@@ -107,18 +109,27 @@ class BM25Index:
         ptr = scores["indptr"]
         return math.log(n / max(1, int(ptr[vocab[term] + 1] - ptr[vocab[term]])))
 
-    def query(self, text: str, n: int, max_day: int | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, text: str, n: int, max_day: int | None = None, docs: frozenset[str] | None = None
+    ) -> list[tuple[str, float]]:
         """Return up to ``n`` (chunk id, BM25 score) pairs with a positive score, best first.
 
-        With ``max_day``, rows dated later are masked out inside bm25s (a pre-filter, not a cut of the
-        top ``n``); this needs ``set_days`` first.
+        With ``max_day``, rows dated later are masked out inside bm25s, and with ``docs`` rows of other
+        documents (a pre-filter, not a cut of the top ``n``); this needs ``set_rows`` first.
         """
+        import numpy as np
+
         query_terms = terms(text)
         if not self.ids or not query_terms or self._retriever is None:
             return []
-        mask = None
+        keep = np.ones(len(self.ids), dtype=bool)
         if max_day is not None and self.days is not None:
-            mask = (self.days <= max_day).astype("float32")
+            keep &= self.days <= max_day
+        if docs is not None:
+            if self.docs is None:
+                raise ValueError("BM25Index.query(docs=...) needs set_rows() first")
+            keep &= np.isin(self.docs, list(docs))
+        mask = None if keep.all() else keep.astype("float32")
         rows, scores = self._retriever.retrieve(
             [query_terms], k=min(n, len(self.ids)), show_progress=False, weight_mask=mask
         )

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
+from .structure import Pages, Sections, docx_sections, html_text, join_pages, markdown_sections
 from .types import Document
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
@@ -35,6 +37,8 @@ class Parsed:
     date: str | None = None
     body_offset: int = 0
     warning: str | None = None
+    pages: Pages = ()
+    sections: Sections = ()
 
 
 def content_hash(data: bytes) -> str:
@@ -95,7 +99,7 @@ def _markdown(data: bytes) -> Parsed:
         text, offset = text[front.end() :], offset + front.end()
     heading = re.search(r"^#\s+(.+)$", text, re.M)
     title = title or (heading.group(1).strip() if heading else None)
-    return Parsed(text, title, date, offset, parsed.warning)
+    return Parsed(text, title, date, offset, parsed.warning, sections=markdown_sections(text))
 
 
 def _html(data: bytes) -> Parsed:
@@ -111,15 +115,8 @@ def _html(data: bytes) -> Parsed:
         "meta", attrs={"name": "date"}
     )
     date = _iso(str(meta.get("content"))) if meta else None
-    body = soup.body or soup
-    lines = (line.strip() for line in body.get_text("\n").splitlines())
-    return Parsed(
-        "\n\n".join(x for x in lines if x),
-        title or (h1.get_text(strip=True) if h1 else None),
-        date,
-        0,
-        warning,
-    )
+    body, sections = html_text(soup.body or soup)
+    return Parsed(body, title or (h1.get_text(strip=True) if h1 else None), date, 0, warning, (), sections)
 
 
 class _Notes(logging.Handler):
@@ -165,22 +162,24 @@ def _pdf(data: bytes) -> Parsed:
             raise LoadError(f"corrupt or unreadable PDF ({detail})") from None
     title = str(info.title) if info and info.title else None
     date = _iso(str(info.get("/CreationDate", ""))) if info else None
-    return Parsed("\n\n".join(p.strip() for p in pages if p.strip()), title, date)
+    text, numbered = join_pages(pages)
+    return Parsed(text, title, date, pages=numbered)
 
 
 def _docx(data: bytes) -> Parsed:
     import docx2txt
 
     try:
-        text = docx2txt.process(io.BytesIO(data))
+        text = re.sub(r"\n{3,}", "\n\n", docx2txt.process(io.BytesIO(data))).strip()
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             core = z.read("docProps/core.xml").decode() if "docProps/core.xml" in z.namelist() else ""
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        sections = docx_sections(data, text)
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError) as exc:
         raise LoadError(f"corrupt or unreadable .docx ({exc})") from None
     title = re.search(r"<dc:title>(.*?)</dc:title>", core)
     created = re.search(r"<dcterms:created[^>]*>(.*?)</dcterms:created>", core)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return Parsed(text, title.group(1) if title else None, _iso(created.group(1)) if created else None)
+    date = _iso(created.group(1)) if created else None
+    return Parsed(text, title.group(1) if title else None, date, sections=sections)
 
 
 def _iso(value: str | None) -> str | None:
@@ -255,5 +254,7 @@ def load_document(path: Path, data: bytes) -> tuple[Document, str | None]:
         text=parsed.text,
         content_hash=content_hash(data),
         body_offset=parsed.body_offset,
+        pages=parsed.pages,
+        sections=parsed.sections,
     )
     return doc, parsed.warning

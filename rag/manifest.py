@@ -11,12 +11,18 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .errors import EmbedderMismatchError, NoIndexError, RagError
+from .structure import page_of, section_of
 from .types import Chunk, DocumentInfo
 
 MANIFEST = "manifest.json"
-SCHEMA = 2  # 2: chunk metadata carries "day" (YYYYMMDD) for date filters; 1 (or absent): it does not
+# Of the chunk metadata in the vector store. 3: "page", "section" and "collection" too (older indexes are
+# rewritten by the next ingest or `rag check --repair`, without re-embedding); 2: "day" (YYYYMMDD) for
+# date filters; 1 (or absent): neither.
+SCHEMA = 3
+DAY_SCHEMA = 2  # the first schema whose chunks carry "day": as-of filters work from here on
 
 
 @dataclass
@@ -30,11 +36,15 @@ class DocEntry:
     date: str | None
     chunks: dict[str, list[int]] = field(default_factory=dict)  # chunk id -> [start, end]
     offset: int | None = None  # where the text starts in the file (chunks' file_offset); None: older index
+    collection: str = ""  # the name given with `rag ingest --collection`
+    pages: list[list[int]] | None = None  # [page, start, end] per PDF page in the text; None: older index
+    sections: list[list[Any]] | None = None  # [start, heading path] per heading; None: older index
 
     def committed(self, doc_id: str, stored: Chunk) -> Chunk:
-        """Return a stored chunk of this document with the spans, title, path and date committed here."""
+        """Return a stored chunk of this document with the spans and metadata committed here."""
         start, end = self.chunks[stored.id]
         offset = stored.file_offset if self.offset is None else self.offset
+        known = self.pages is not None  # an older entry knows no pages or headings: keep the stored ones
         return replace(
             stored,
             doc_id=doc_id,
@@ -44,6 +54,9 @@ class DocEntry:
             path=self.display,
             date=self.date,
             file_offset=offset,
+            page=page_of(self.pages or (), start, end) if known else stored.page,
+            section=section_of(self.sections or (), start, end) if known else stored.section,
+            collection=self.collection,
         )
 
 
@@ -128,7 +141,7 @@ class Manifest:
         """List the indexed documents, by path."""
         return sorted(
             (
-                DocumentInfo(doc_id, e.display, e.title, e.date, len(e.chunks))
+                DocumentInfo(doc_id, e.display, e.title, e.date, len(e.chunks), e.collection)
                 for doc_id, e in self.documents.items()
             ),
             key=lambda d: d.path,

@@ -6,9 +6,8 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -26,17 +25,16 @@ from .answering import (
     verify_draft,
 )
 from .clock import StageClock
-from .embed import Embedder
 from .errors import StoreError
 from .indexing import Progress, remove_from_index, reset_index, run_ingest
-from .manifest import SCHEMA, Manifest, no_index_error
-from .models import ChatModel
-from .parts import shared_embedder, shared_handle, shared_model
+from .manifest import DAY_SCHEMA, Manifest, no_index_error
+from .parts import Parts
 from .prompt import build_messages
 from .quickcheck import unchanged_ingest
 from .retrieve import Retriever
+from .scope import check_collection, resolve
 from .settings import Settings, load_settings
-from .snapshot import IndexHandle, Snapshot
+from .snapshot import Snapshot
 from .store import VectorStore
 from .types import (
     Answer,
@@ -47,6 +45,7 @@ from .types import (
     Passage,
     Query,
     Retrieved,
+    Scope,
     StreamEvent,
     Token,
 )
@@ -54,72 +53,13 @@ from .types import (
 History = Sequence[tuple[str, str]]
 
 
-class Pipeline:
+class Pipeline(Parts):
     """Answers questions from an index and keeps it up to date."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        embedder: Embedder | None = None,
-        store: VectorStore | None = None,
-        model: ChatModel | None = None,
-    ) -> None:
-        """Use the given parts, or load each from the settings on first use.
-
-        Args:
-            settings: All settings.
-            embedder: An embedder (default: the settings' model, shared per process).
-            store: A vector store (default: Chroma as the settings say, reopened after commits).
-            model: A chat model (default: the settings' model, shared per process).
-
-        """
-        self.settings = settings
-        self._embedder, self._model = embedder, model
-        self._fixed_store = store
-        self._model_lock = threading.Lock()
-        self._handle: IndexHandle | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
         """Return the pipeline for these settings (default: env and rag.toml), built once per process."""
         return _cached_pipeline(settings if settings is not None else load_settings())
-
-    @property
-    def embedder(self) -> Embedder:
-        """The embedder, loaded on first use."""
-        if self._embedder is None:
-            self._embedder = shared_embedder(self.settings.embed)
-        return self._embedder
-
-    @property
-    def model(self) -> ChatModel:
-        """The chat model, loaded on first use (once, even when two threads ask at the same time)."""
-        with self._model_lock:
-            if self._model is None:
-                self._model = shared_model(self.settings.model)
-            return self._model
-
-    def preload_model(self) -> None:
-        """Start loading the chat model in the background (it loads while retrieval runs)."""
-        if self._model is None and not self._model_lock.locked():
-            threading.Thread(target=self._load_quietly, daemon=True).start()
-
-    def _load_quietly(self) -> None:
-        # A failure here is not lost: the next use of .model raises it again, with its fix.
-        with contextlib.suppress(Exception):
-            _ = self.model
-
-    @property
-    def index(self) -> IndexHandle:
-        """The process's handle on the index: vector store and committed snapshot."""
-        if self._handle is None:
-            s, e = self.settings, self.embedder
-            if self._fixed_store is not None:
-                store = self._fixed_store
-                self._handle = IndexHandle(s.index_dir, lambda: store, reopenable=False)
-            else:
-                self._handle = shared_handle(s.store, s.index_dir.resolve(), e.name, e.dim)
-        return self._handle
 
     # --- the index ---------------------------------------------------------------------------------
 
@@ -130,18 +70,22 @@ class Pipeline:
         progress: Progress | None = None,
         show_bar: bool = True,
         rebuild: bool = False,
+        collection: str | None = None,
     ) -> IngestReport:
         """Add or update documents in the index; see ``rag.api.ingest``."""
+        collection = None if collection is None else check_collection(collection)
         files = [Path(p) for p in paths]
         if not rebuild and self._fixed_store is None:
             e = self.embedder
-            quick = unchanged_ingest(files, self.settings.index_dir, (e.name, e.dim), prune)
+            quick = unchanged_ingest(files, self.settings.index_dir, (e.name, e.dim), prune, collection)
             if quick is not None:
                 return quick
         with self.index.writing() as store:
             if rebuild:
                 reset_index(self.settings.index_dir, store)
-            report = run_ingest(files, self.settings, self.embedder, store, prune, progress, show_bar)
+            report = run_ingest(
+                files, self.settings, self.embedder, store, prune, progress, show_bar, collection
+            )
         self.index.committed(report.generation)
         return report
 
@@ -167,18 +111,26 @@ class Pipeline:
             self.index.committed(result.generation)
         return result
 
-    def retrieve(self, question: Query | str, top_k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: Query | str, top_k: int | None = None, where: Scope | None = None
+    ) -> list[Passage]:
         """Return the top passages among the committed chunks; a collection changed elsewhere is reopened.
+
+        ``where`` (else the query's own scope) limits the documents searched, inside both searches.
 
         Raises:
             NoIndexError: Nothing is indexed yet (the message says how to ingest).
             EmbedderMismatchError: The index was built with another embedder.
+            ScopeError: The scope is malformed or matches no document.
 
         """
+        scope = where or (question.scope if isinstance(question, Query) else None)
         for attempt in (1, 2):
             try:
                 with self.index.use() as (store, snap):
-                    return self._retriever(store, snap).retrieve(question, top_k)
+                    retriever = self._retriever(store, snap)
+                    within = resolve(scope, snap.manifest, self.settings.index_dir) if snap.manifest else None
+                    return retriever.retrieve(question, top_k, within)
             except StoreError:
                 if attempt == 2:
                     raise
@@ -190,13 +142,17 @@ class Pipeline:
         if snap.manifest is None or not snap.manifest.documents:
             raise no_index_error(self.settings.index_dir)
         snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
-        newest = snap.newest_day if snap.manifest.schema >= SCHEMA else 0  # old metadata: no "day" to filter
+        newest = snap.newest_day if snap.manifest.schema >= DAY_SCHEMA else 0  # no "day" to filter on
         return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed, newest)
 
     # --- questions ---------------------------------------------------------------------------------
 
     def ask_stream(
-        self, question: str, history: History = (), as_of: date | str | None = None
+        self,
+        question: str,
+        history: History = (),
+        as_of: date | str | None = None,
+        where: Scope | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer a question: the passages first, then text as generated, then the checked Answer.
 
@@ -205,6 +161,7 @@ class Pipeline:
             history: Earlier (question, answer) turns; a follow-up is made self-contained first.
             as_of: The day the question is asked (default today): documents dated later are not
                 used, and "this week" or "on Monday" mean that day's week or Monday.
+            where: Only these documents are searched (paths, titles, collections, dates).
 
         """
         s = self.settings
@@ -213,7 +170,7 @@ class Pipeline:
         clock = StageClock()
         self.preload_model()  # a cold start loads the model and the embedder side by side
         standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
-        query = make_query(standalone, day)
+        query = replace(make_query(standalone, day), scope=where or None)
         passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
         clock.lap("retrieve")
         yield Retrieved(passages)
@@ -265,12 +222,19 @@ class Pipeline:
                 invalid_citations=verdict.invalid,
                 as_of=query.as_of,
                 confidence=verdict.confidence,
+                scope=query.scope,
             )
         )
 
-    def ask(self, question: str, history: History = (), as_of: date | str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: History = (),
+        as_of: date | str | None = None,
+        where: Scope | None = None,
+    ) -> Answer:
         """Answer a question and return the checked Answer (see ``ask_stream``)."""
-        for event in self.ask_stream(question, history, as_of):
+        for event in self.ask_stream(question, history, as_of, where):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("ask_stream ended without an answer")  # pragma: no cover

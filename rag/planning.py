@@ -56,6 +56,7 @@ class Plan:
     to_embed: list[Chunk] = field(default_factory=list)
     to_update: list[Chunk] = field(default_factory=list)
     to_delete: list[str] = field(default_factory=list)
+    restamp: list[str] = field(default_factory=list)  # stored chunks whose metadata the manifest changed
     skipped: int = 0
     changed_docs: int = 0
     problems: list[FileProblem] = field(default_factory=list)
@@ -89,6 +90,7 @@ def plan_file(
     manifest: Manifest,
     plan: Plan,
     absent: frozenset[str] = frozenset(),
+    collection: str | None = None,
 ) -> None:
     """Compare one file with the manifest and record what must change; any failure is that file's problem.
 
@@ -99,14 +101,20 @@ def plan_file(
         manifest: Updated in place with the file's new entry.
         plan: Receives the chunks to embed, update and delete, or the file's problem.
         absent: Chunk ids the manifest lists but the vector store lacks (re-embedded by a repair).
+        collection: Put the document in this collection (None: keep its collection, "" for a new one).
 
     """
+    old = manifest.documents.get(doc_id_for(path))
+    name = (old.collection if old else "") if collection is None else collection
     try:
         loaded = _read(path, manifest, plan, settings.chunk.max_text_mb)
         if loaded is None:
+            if old is not None and old.collection != name:  # unchanged file, new collection: no re-embedding
+                old.collection = name
+                plan.restamp.extend(old.chunks)
             return
         doc, warning = loaded
-        chunks = _chunks(doc, settings, embedder)
+        chunks = _chunks(doc, settings, embedder, name)
     except LoadError as exc:
         plan.problems.append(FileProblem(str(path), str(exc)))
         return
@@ -117,7 +125,6 @@ def plan_file(
         return
     if warning:
         plan.problems.append(FileProblem(str(path), f"warning: {warning}"))
-    old = manifest.documents.get(doc.id)
     known = set(old.chunks) - absent if old else set()
     for c in chunks:
         if c.id in known:
@@ -135,17 +142,20 @@ def plan_file(
         doc.date,
         {c.id: [c.start, c.end] for c in chunks},
         doc.body_offset,
+        name,
+        [list(p) for p in doc.pages],
+        [list(s) for s in doc.sections],
     )
 
 
-def _chunks(doc: Document, settings: Settings, embedder: Embedder) -> list[Chunk]:
+def _chunks(doc: Document, settings: Settings, embedder: Embedder, collection: str = "") -> list[Chunk]:
     """Cut a document into chunks that fit the embedder's window (a longer one would be cut silently)."""
     cfg = settings.chunk
     budget = min(cfg.max_tokens, embedder.max_tokens)
     spans = chunk_spans(
         doc.text, embedder.count_tokens, budget, cfg.min_tokens, min(cfg.overlap_tokens, budget // 2)
     )
-    return chunk_document(doc, spans)
+    return chunk_document(doc, spans, collection)
 
 
 def prune(manifest: Manifest, plan: Plan) -> int:

@@ -14,20 +14,27 @@ from .types import IngestReport
 
 
 def unchanged_ingest(
-    paths: Iterable[Path], index_dir: Path, embedder: tuple[str, int], prune: bool
+    paths: Iterable[Path],
+    index_dir: Path,
+    embedder: tuple[str, int],
+    prune: bool,
+    collection: str | None = None,
 ) -> IngestReport | None:
     """Return the report of an ingest that would change nothing, or None when it has work to do.
 
     Opening Chroma (1.3 s of imports alone) and the embedder are most of an unchanged re-ingest's time;
     the committed manifest and the files' hashes are enough to know that nothing changed. Anything
     unusual (a missing path, an unfinished run's journal, an older schema, a different embedder, a
-    file to prune) returns None, and the full ingest handles and reports it.
+    file to prune, a file moving to another collection) returns None, and the full ingest handles and
+    reports it.
 
     Args:
         paths: Files and folders, as given to ``ingest``.
         index_dir: The index folder.
         embedder: The configured embedder's (name, dimension), read from its config files.
         prune: Whether the ingest would also remove documents whose files are gone.
+        collection: The collection the ingest puts its documents in (None keeps theirs); a document
+            in another one needs its chunks' metadata rewritten.
 
     Returns:
         The report (nothing embedded or removed), or None.
@@ -50,6 +57,8 @@ def unchanged_ingest(
     for path in files:
         entry = manifest.documents.get(doc_id_for(path))
         if entry is None or path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        if collection is not None and entry.collection != collection:
             return None
         if entry.hash != content_hash(path.read_bytes()):
             return None

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from html import escape
 
 from .cite import render_sentence
+from .export import locator
 from .types import Answer, Citation, DocumentInfo, Passage
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -29,6 +30,7 @@ CSS = """
 .src-text mark.quote { background: #fff176; color: #000; padding: 0 1px; }
 .src-text mark.quote.bad { background: #ffcdd2; }
 .src-title { margin: 4px 0 8px 0; font-weight: 600; }
+.src-open { float: right; font-size: 0.85em; margin-left: 8px; }
 .unsupported { color: #b71c1c; }
 a.cite { text-decoration: none; font-weight: 600; }
 """
@@ -46,6 +48,15 @@ document.addEventListener("click", (e) => {
   setTimeout(() => card.classList.remove("flash"), 1500);
 }, true);
 </script>"""
+
+
+# "Copy as Markdown": the clipboard API needs a secure context (loopback is one); elsewhere, select and copy.
+COPY_JS = """(md) => {
+  if (!md) return;
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(md); return; }
+  const box = document.querySelector("#answer-md textarea");
+  if (box) { box.select(); document.execCommand("copy"); }
+}"""
 
 
 def card_id(turn: int, n: int) -> str:
@@ -119,6 +130,20 @@ def highlighted(passage: Passage, citations: Sequence[Citation]) -> str:
     return "".join(out)
 
 
+def open_href(p: Passage, cites: Sequence[Citation] = ()) -> str:
+    """Return the link that opens a passage's original file: a PDF at its page, other files at the span.
+
+    The link names the document by its id only; the server looks its file up in the index.
+    """
+    ch = p.chunk
+    query = f"start={ch.start}&end={ch.end}"
+    quote = next((c for c in cites if c.supported), None)
+    if quote is not None:
+        query += f"&qs={quote.quote_start}&qe={quote.quote_end}"
+    where = f"#page={ch.page}" if ch.page else "#cited"
+    return f"rag/open/{ch.doc_id}?{query}{where}"
+
+
 def _card(n: int, p: Passage, cites: Sequence[Citation], turn: int, final: bool) -> str:
     ch = p.chunk
     if cites:
@@ -133,10 +158,11 @@ def _card(n: int, p: Passage, cites: Sequence[Citation], turn: int, final: bool)
     dense = f", similarity {p.dense_score:.2f}" if p.dense_score is not None else ""
     return (
         f'<div class="src-card {"cited" if cites else "uncited"}" id="{card_id(turn, n)}">'
-        f'<div class="src-head"><span class="src-n">[{n}]</span>'
+        f'<div class="src-head"><a class="src-open" href="{escape(open_href(p, cites))}" target="_blank" '
+        f'rel="noopener noreferrer">open</a><span class="src-n">[{n}]</span>'
         f"<b>{escape(ch.title or ch.path)}</b>{tag}</div>"
-        f'<div class="src-meta">{escape(ch.date or "no date")} · {escape(ch.path)} '
-        f"chars {ch.file_span[0]}-{ch.file_span[1]}"
+        f'<div class="src-meta">{escape(ch.date or "no date")} · {escape(ch.path)} · '
+        f'<span class="src-loc">{escape(locator(ch))}</span>'
         f" · score {p.score:.3f}{dense}</div>"
         f'<div class="src-text">{highlighted(p, cites)}</div></div>'
     )

@@ -8,6 +8,7 @@ from datetime import date
 from .dates import day_number
 from .embed import Embedder
 from .lexical import BM25Index, terms
+from .scope import ChunkFilter
 from .settings import RetrieveSettings
 from .store import VectorStore
 from .types import Chunk, Passage, Query, Source
@@ -118,22 +119,27 @@ class Retriever:
         self.embedder, self.store, self.bm25, self.settings = embedder, store, bm25, settings
         self.committed, self.newest_day = committed, newest_day
 
-    def _dense(self, question: str, n: int, max_day: int | None) -> list[tuple[Chunk, float]]:
+    def _dense(
+        self, question: str, n: int, max_day: int | None, within: ChunkFilter | None
+    ) -> list[tuple[Chunk, float]]:
         """Nearest committed chunks; asks for more when uncommitted vectors crowd the top."""
         vector = self.embedder.embed([question])[0]
-        found = self.store.query(vector, n, max_day)
+        found = self.store.query(vector, n, max_day, within)
         if self.committed is None:
             return found
         kept = [(c, s) for c, s in found if c.id in self.committed]
         if len(kept) < min(n, len(self.committed)) and len(found) == n:
-            wider = self.store.query(vector, n * 4, max_day)
+            wider = self.store.query(vector, n * 4, max_day, within)
             kept = [(c, s) for c, s in wider if c.id in self.committed][:n]
         return kept
 
-    def retrieve(self, query: Query | str, top_k: int | None = None) -> list[Passage]:
+    def retrieve(
+        self, query: Query | str, top_k: int | None = None, within: ChunkFilter | None = None
+    ) -> list[Passage]:
         """Return the top passages for a question, best first, with dense and BM25 scores.
 
-        Documents dated after the query's as-of day are never returned (undated ones always may be).
+        Documents dated after the query's as-of day are never returned (undated ones always may be);
+        with ``within`` (a resolved scope), only chunks it allows: both searches filter inside.
         """
         q = query if isinstance(query, Query) else Query(query, "")
         cfg = self.settings
@@ -141,10 +147,11 @@ class Retriever:
         candidates = max(cfg.candidates, k)  # fewer candidates than top_k would shrink the answer
         as_of = day_number(q.as_of)
         max_day = as_of if as_of and as_of < self.newest_day else None
-        dense = self._dense(q.text, candidates, max_day)
+        dense = self._dense(q.text, candidates, max_day, within)
         dense_score = {c.id: s for c, s in dense}
         chunks: dict[str, Chunk] = {c.id: c for c, _ in dense}
-        lexical = self.bm25.query(q.text, candidates, max_day) if cfg.hybrid else []
+        docs = within.docs if within else None
+        lexical = self.bm25.query(q.text, candidates, max_day, docs) if cfg.hybrid else []
         lexical_score = dict(lexical)
         missing = [i for i, _ in lexical if i not in chunks]
         chunks.update({c.id: c for c in self.store.get(missing)})

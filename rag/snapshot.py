@@ -50,7 +50,7 @@ def load_snapshot(index_dir: Path, attempts: int = 5) -> Snapshot:
             continue
         if stamp(index_dir) == before:
             days = manifest.chunk_days() if manifest else {}
-            bm25.set_days(days)
+            bm25.set_rows(days, manifest.owners() if manifest else {})
             newest = max(days.values(), default=0)
             return Snapshot(before, manifest, bm25, frozenset(days), newest)
     raise RagError(

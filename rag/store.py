@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from .dates import day_number
+from .chroma_rows import chunk_from, metadata_of, where_filter
 from .errors import StoreError
+from .scope import ChunkFilter
 from .settings import StoreSettings
 from .types import Chunk
 
@@ -34,8 +35,13 @@ class VectorStore(Protocol):
         """Remove chunks by id."""
         ...
 
-    def query(self, vector: Sequence[float], n: int, max_day: int | None = None) -> list[tuple[Chunk, float]]:
-        """Return up to ``n`` chunks with cosine similarity, best first, none dated after ``max_day``."""
+    def query(
+        self, vector: Sequence[float], n: int, max_day: int | None = None, within: ChunkFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """Return up to ``n`` chunks with cosine similarity, best first, among those filters allow.
+
+        None is dated after ``max_day``; ``within`` (a resolved scope) narrows the chunks further.
+        """
         ...
 
     def get(self, ids: Sequence[str]) -> list[Chunk]:
@@ -61,34 +67,6 @@ class VectorStore(Protocol):
     def close(self) -> None:
         """Release the connection; the object is unusable afterwards."""
         ...
-
-
-def _metadata(chunk: Chunk) -> dict[str, Any]:
-    return {
-        "doc_id": chunk.doc_id,
-        "start": chunk.start,
-        "end": chunk.end,
-        "title": chunk.title,
-        "path": chunk.path,
-        "date": chunk.date or "",
-        "day": day_number(chunk.date),  # YYYYMMDD as an int (0 = undated): Chroma filters ranges on numbers
-        "file_offset": chunk.file_offset,
-    }
-
-
-def _chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    """Convert one Chroma row into our Chunk: the only place Chroma rows are read."""
-    return Chunk(
-        id=chunk_id,
-        doc_id=str(meta["doc_id"]),
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        text=text,
-        title=str(meta.get("title", "")),
-        path=str(meta.get("path", "")),
-        date=str(meta.get("date") or "") or None,
-        file_offset=int(meta.get("file_offset", 0)),
-    )
 
 
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
@@ -168,7 +146,7 @@ class ChromaStore:
                 ids=ids,
                 embeddings=[list(v) for v in vectors[i : i + _MAX_BATCH]],
                 documents=[c.text for c in part],
-                metadatas=[_metadata(c) for c in part],
+                metadatas=[metadata_of(c) for c in part],
             )
 
     @_guarded
@@ -176,7 +154,7 @@ class ChromaStore:
         """Update metadata only; the text (and so the vector) is unchanged."""
         for i in range(0, len(chunks), _MAX_BATCH):
             part = chunks[i : i + _MAX_BATCH]
-            self._col.update(ids=[c.id for c in part], metadatas=[_metadata(c) for c in part])
+            self._col.update(ids=[c.id for c in part], metadatas=[metadata_of(c) for c in part])
 
     @_guarded
     def delete(self, ids: Sequence[str]) -> None:
@@ -185,11 +163,14 @@ class ChromaStore:
             self._col.delete(ids=list(ids[i : i + _MAX_BATCH]))
 
     @_guarded
-    def query(self, vector: Sequence[float], n: int, max_day: int | None = None) -> list[tuple[Chunk, float]]:
+    def query(
+        self, vector: Sequence[float], n: int, max_day: int | None = None, within: ChunkFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
         """Return up to ``n`` chunks with cosine similarity, best first, none dated after ``max_day``.
 
-        The date filter runs inside Chroma (a pre-filter: the nearest matching chunks come back, not
-        the matching part of the nearest ``n``); undated chunks have day 0 and always match.
+        The date and scope filters run inside Chroma (a pre-filter: the nearest matching chunks come
+        back, not the matching part of the nearest ``n``); undated chunks have day 0 and pass
+        ``max_day``.
         """
         total = self.count()
         if n <= 0 or total == 0:
@@ -198,14 +179,14 @@ class ChromaStore:
             query_embeddings=[list(vector)],
             n_results=min(n, total),
             include=["documents", "metadatas", "distances"],
-            where={"day": {"$lte": max_day}} if max_day is not None else None,
+            where=where_filter(max_day, within),
         )
         ids, docs = res["ids"][0], (res["documents"] or [[]])[0]
         metas, dists = (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
         # A row deleted by another process can still come back from a stale client, with no text
         # or metadata: skip it (the caller's committed-id filter would drop it anyway).
         return [
-            (_chunk(i, d, dict(m)), 1.0 - float(dist))
+            (chunk_from(i, d, dict(m)), 1.0 - float(dist))
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
             if d is not None and m is not None
         ]
@@ -217,7 +198,9 @@ class ChromaStore:
         for i in range(0, len(ids), _MAX_BATCH):
             res = self._col.get(ids=list(ids[i : i + _MAX_BATCH]), include=["documents", "metadatas"])
             docs, metas = res["documents"] or [], res["metadatas"] or []
-            found.update((k, _chunk(k, d, dict(m))) for k, d, m in zip(res["ids"], docs, metas, strict=True))
+            found.update(
+                (k, chunk_from(k, d, dict(m))) for k, d, m in zip(res["ids"], docs, metas, strict=True)
+            )
         return [found[i] for i in ids if i in found]
 
     @_guarded
@@ -228,7 +211,7 @@ class ChromaStore:
         for offset in range(0, total, _MAX_BATCH):
             res = self._col.get(include=["documents", "metadatas"], limit=_MAX_BATCH, offset=offset)
             docs, metas = res["documents"] or [], res["metadatas"] or []
-            out.extend(_chunk(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
+            out.extend(chunk_from(i, d, dict(m)) for i, d, m in zip(res["ids"], docs, metas, strict=True))
         return out
 
     @_guarded

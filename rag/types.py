@@ -23,6 +23,8 @@ class Document:
     text: str
     content_hash: str
     body_offset: int = 0
+    pages: tuple[tuple[int, int, int], ...] = ()  # (page number, start, end) in ``text``; () if unpaged
+    sections: tuple[tuple[int, str], ...] = ()  # (start in ``text``, heading path) in order; () if none
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,10 @@ class Chunk:
     """A span of a document: ``document.text[start:end] == text``.
 
     ``file_offset`` is where the document text starts in its source file (after a date header or
-    front matter), so ``start + file_offset`` is the position a user finds in the file.
+    front matter), so ``start + file_offset`` is the position a user finds in the file. ``page`` is
+    the PDF page holding most of the span, ``section`` the heading path ("Costs > 2024") of a
+    Markdown, HTML or .docx file; None when the format has none. ``collection`` is the name given at
+    ingest (``rag ingest --collection``), "" for none.
     """
 
     id: str
@@ -42,6 +47,9 @@ class Chunk:
     path: str = ""
     date: str | None = None
     file_offset: int = 0
+    page: int | None = None
+    section: str | None = None
+    collection: str = ""
 
     @property
     def file_span(self) -> tuple[int, int]:
@@ -76,6 +84,26 @@ class DateWindow:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which documents a question may use (``ask(..., where=Scope(...))``, ``rag ask --in``).
+
+    Each field that is set narrows the scope (they combine with AND); within a field any value may
+    match (OR). Retrieval applies the scope inside Chroma and BM25, never to a finished top-k.
+    """
+
+    paths: tuple[str, ...] = ()  # globs on the path ``rag docs`` shows or the absolute path; a folder
+    titles: tuple[str, ...] = ()  # case-insensitive globs on the title, e.g. "*contract*"
+    collections: tuple[str, ...] = ()  # names given with ``rag ingest --collection``
+    doc_ids: tuple[str, ...] = ()  # document ids (``rag docs --json``; the UI's selection)
+    since: str | None = None  # ISO date, inclusive; a date range leaves undated documents out
+    until: str | None = None  # ISO date, inclusive
+
+    def __bool__(self) -> bool:
+        """Return True when the scope narrows anything."""
+        return any((self.paths, self.titles, self.collections, self.doc_ids, self.since, self.until))
+
+
+@dataclass(frozen=True)
 class Query:
     """A question as retrieval and the prompt see it: text, the day it is asked, the dates it names."""
 
@@ -85,6 +113,7 @@ class Query:
     recent: bool = (
         False  # it asks about the present ("recently", "the latest", "new"): evidence must be recent
     )
+    scope: Scope | None = None  # the documents it may use (None: all)
 
 
 @dataclass(frozen=True)
@@ -148,6 +177,7 @@ class Answer:
     invalid_citations: tuple[int, ...] = ()
     as_of: str = ""  # the day the question was asked (ISO); later documents were not used
     confidence: float | None = None  # the verifier's score for the answer (None when abstained early)
+    scope: Scope | None = None  # the documents it was asked within (None: all)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON shape printed by ``rag ask --json``."""
@@ -221,6 +251,7 @@ class DocumentInfo:
     title: str
     date: str | None
     chunks: int
+    collection: str = ""
 
 
 @dataclass(frozen=True)
@@ -282,6 +313,7 @@ class IndexCheck:
     bm25_version_missing: bool = False  # the BM25 version the manifest names is gone or unreadable
     stale_bm25_versions: int = 0  # BM25 folders the manifest does not name
     unfinished_journal: bool = False  # an ingest died before it cleaned up
+    outdated_metadata: bool = False  # chunk metadata predates pages, sections and collections
     repairs: tuple[str, ...] = ()  # what ``--repair`` did
 
     def problems(self) -> dict[str, int]:

@@ -13,9 +13,10 @@ import gradio as gr
 
 from .errors import RagError
 from .loaders import SUFFIXES
-from .render import CSS, HEAD
+from .render import COPY_JS, CSS, HEAD
 from .settings import Settings
-from .ui_handlers import add_files, backend_choices, concurrency, refresh, remove, respond
+from .ui_files import add_open_route
+from .ui_handlers import add_files, backend_choices, concurrency, refresh, remove, respond, scope_menu
 
 __all__ = ["build_app", "concurrency", "exposure_warning", "launch", "require_auth"]
 
@@ -66,6 +67,7 @@ def build_app(settings: Settings) -> gr.Blocks:
     """Build the page: chat with sources, documents (upload, list, remove) and a settings drawer."""
     with gr.Blocks(title="rag: ask your documents") as demo:
         turns = gr.State([])
+        markdown = gr.State("")  # the last answer as Markdown, for "Copy as Markdown"
         gr.Markdown(
             "## Ask your documents\nEvery sentence cites a passage: click [n] to see it, highlighted."
         )
@@ -90,6 +92,13 @@ def build_app(settings: Settings) -> gr.Blocks:
             status = gr.Markdown(elem_id="index-status")
         with gr.Tab("Ask"), gr.Row():
             with gr.Column(scale=3):
+                scope = gr.Dropdown(
+                    [],
+                    multiselect=True,
+                    label="Search only in (empty: all documents)",
+                    info="Pick documents or collections; the chat answers from these only.",
+                    elem_id="scope",
+                )
                 chat = gr.Chatbot(label="Answers", height=520, elem_id="chat", buttons=["copy"])
                 with gr.Row():
                     box = gr.Textbox(
@@ -100,7 +109,17 @@ def build_app(settings: Settings) -> gr.Blocks:
                         elem_id="question",
                     )
                     ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                new = gr.Button("New chat", size="sm")
+                with gr.Row():
+                    new = gr.Button("New chat", size="sm")
+                    copy = gr.Button("Copy as Markdown", size="sm", elem_id="copy-md")
+                exported = gr.Textbox(
+                    label="Answer as Markdown (sources as footnotes)",
+                    lines=6,
+                    interactive=False,
+                    visible=False,
+                    buttons=["copy"],
+                    elem_id="answer-md",
+                )
             with gr.Column(scale=2):
                 sources = gr.HTML(
                     "<p>The passages behind each answer appear here.</p>", label="Sources", elem_id="sources"
@@ -116,19 +135,46 @@ def build_app(settings: Settings) -> gr.Blocks:
             removed = gr.Markdown()
         chat_io = {
             "fn": partial(respond, settings),
-            "inputs": [box, chat, turns, model, top_k, hybrid, as_of],
-            "outputs": [box, chat, turns, sources],
+            "inputs": [box, chat, turns, model, top_k, hybrid, as_of, scope],
+            "outputs": [box, chat, turns, sources, markdown],
             "concurrency_limit": concurrency(settings),
             "concurrency_id": "answer",
         }
         box.submit(**chat_io, api_name="ask")  # type: ignore[arg-type]
         ask.click(**chat_io, api_visibility="private")  # type: ignore[arg-type]
-        new.click(lambda: ([], [], ""), outputs=[chat, turns, sources], api_visibility="private", queue=False)
+        new.click(
+            lambda: ([], [], "", "", gr.update(value="", visible=False)),
+            outputs=[chat, turns, sources, markdown, exported],
+            api_visibility="private",
+            queue=False,
+        )
+        copy.click(
+            lambda md: gr.update(value=md, visible=bool(md)),
+            markdown,
+            exported,
+            api_visibility="private",
+            queue=False,
+        ).then(None, exported, None, js=COPY_JS, api_visibility="private")
         listing = [table, pick, status]
         index = {"concurrency_limit": 1, "concurrency_id": "index"}
-        add.click(partial(add_files, settings), files, [added, files, *listing], api_name="add", **index)  # type: ignore[arg-type]
-        drop.click(partial(remove, settings), pick, [removed, *listing], api_name="remove", **index)  # type: ignore[arg-type]
+        added_files = add.click(
+            partial(add_files, settings),
+            files,
+            [added, files, *listing],
+            api_name="add",
+            **index,  # type: ignore[arg-type]
+        )
+        dropped = drop.click(
+            partial(remove, settings),
+            pick,
+            [removed, *listing],
+            api_name="remove",
+            **index,  # type: ignore[arg-type]
+        )
+        for changed in (added_files, dropped):  # the "Search only in" menu follows the index
+            changed.then(partial(scope_menu, settings), outputs=scope, api_visibility="private")
         demo.load(partial(refresh, settings), outputs=listing, api_name="documents", concurrency_limit=None)
+        demo.load(partial(scope_menu, settings), outputs=scope, api_name="scopes", concurrency_limit=None)
     return demo
 
 
@@ -170,4 +216,9 @@ def launch(
         css=CSS,
         head=HEAD,
     )
+    try:
+        add_open_route(demo.server_app, settings)
+    except RagError:
+        demo.close()
+        raise
     return demo, share_url or local_url

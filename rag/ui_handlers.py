@@ -17,14 +17,16 @@ import gradio as gr
 
 from . import api
 from .errors import RagError
+from .export import answer_markdown
 from .render import answer_html, docs_rows, link_markers, safe_text, sources_html
 from .settings import ModelSettings, Settings
-from .types import Done, IndexStatus, Retrieved, StreamEvent, Token
+from .types import DocumentInfo, Done, IndexStatus, Retrieved, Scope, StreamEvent, Token
 
 _LOCAL = ("bundled", "gguf")
 _LOCAL_MODEL = threading.Lock()  # one in-process model answers one question at a time, whatever the queue
 MAX_TOP_K = 20  # the drawer's slider; the API accepts no more
 UPLOAD = "upload:"  # prefix of a stray upload's value in the remove menu (document ids are hex)
+DOC, COLLECTION = "doc:", "col:"  # prefixes of the values in the "Search only in" menu
 Turns = list[tuple[str, str]]
 
 
@@ -64,6 +66,34 @@ def request_settings(settings: Settings, choice: object, top_k: object, hybrid: 
     return settings.model_copy(update={"model": choices[choice][1], "retrieve": retrieve})
 
 
+def scope_choices(infos: list[DocumentInfo]) -> list[tuple[str, str]]:
+    """Return the "Search only in" menu: each collection, then each document (label, value)."""
+    names = sorted({i.collection for i in infos if i.collection})
+    return [(f"Collection: {c}", COLLECTION + c) for c in names] + [
+        (f"{i.title or i.path} ({i.path})", DOC + i.doc_id) for i in infos
+    ]
+
+
+def request_scope(settings: Settings, chosen: object) -> Scope | None:
+    """Return the scope of the menu's choices (documents or collections), checked against the index.
+
+    Raises:
+        RagError: A choice is not one the menu offers now (the message says to refresh).
+
+    """
+    if chosen in (None, "", []):
+        return None
+    offered = {value for _, value in scope_choices(api.list_documents(settings))}
+    if not isinstance(chosen, list) or not all(isinstance(c, str) and c in offered for c in chosen):
+        raise RagError("Invalid choice under Search only in: pick documents or collections the menu lists.")
+    docs = tuple(sorted(c.removeprefix(DOC) for c in chosen if c.startswith(DOC)))
+    collections = tuple(sorted(c.removeprefix(COLLECTION) for c in chosen if c.startswith(COLLECTION)))
+    if docs and collections:  # either chosen document or chosen collection: name the documents
+        docs += tuple(i.doc_id for i in api.list_documents(settings) if i.collection in collections)
+        return Scope(doc_ids=tuple(sorted(set(docs))))
+    return Scope(doc_ids=docs, collections=collections)
+
+
 def concurrency(settings: Settings) -> int:
     """Answers generated at once: 1 for an in-process model, ``ui.concurrency`` for a server."""
     return 1 if settings.model.backend in _LOCAL else settings.ui.concurrency
@@ -84,10 +114,12 @@ def respond(
     k: object,
     hybrid: object,
     as_of: object = "",
+    scope: object = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """Answer one question: yields (question box, chat, turns, sources) as the answer streams in.
+    """Answer one question: yields (question box, chat, turns, sources, Markdown) as the answer streams.
 
-    ``as_of`` is the day the question is asked ("YYYY-MM-DD"; empty means today).
+    ``as_of`` is the day the question is asked ("YYYY-MM-DD"; empty means today); ``scope`` the
+    "Search only in" choices (documents and collections; empty means all).
     """
     question = message.strip() if isinstance(message, str) else ""
     history = chat if isinstance(chat, list) else []
@@ -98,24 +130,26 @@ def respond(
         [*chat, {"role": "assistant", "content": "_Searching your documents…_"}],
         turns,
         "<p>Searching…</p>",
+        gr.skip(),
     )
     draft, turn = "", len(turns) + 1
     try:
         request = request_settings(settings, choice, k, hybrid)
         day = as_of.strip() if isinstance(as_of, str) else ""
-        for event in _serialised(api.ask_stream(question, request, turns, day or None), request):
+        where = request_scope(settings, scope)
+        for event in _serialised(api.ask_stream(question, request, turns, day or None, where), request):
             if isinstance(event, Retrieved):
                 reply = f"_Found {len(event.passages)} passages; answering…_"
-                yield "", [*chat, _said(reply)], turns, sources_html(event.passages, turn)
+                yield "", [*chat, _said(reply)], turns, sources_html(event.passages, turn), gr.skip()
             elif isinstance(event, Token):
                 draft += event.text
-                yield "", [*chat, _said(link_markers(draft, turn))], turns, gr.skip()
+                yield "", [*chat, _said(link_markers(draft, turn))], turns, gr.skip(), gr.skip()
             elif isinstance(event, Done):
                 a = event.answer
-                html = sources_html(a.passages, turn, a)
-                yield "", [*chat, _said(answer_html(a, turn))], [*turns, (question, a.text)], html
+                html, md = sources_html(a.passages, turn, a), answer_markdown(a)
+                yield "", [*chat, _said(answer_html(a, turn))], [*turns, (question, a.text)], html, md
     except RagError as exc:
-        yield question, [*chat, _said(f"**Error:** {escape(str(exc))}")], turns, ""
+        yield question, [*chat, _said(f"**Error:** {escape(str(exc))}")], turns, "", gr.skip()
 
 
 def _said(text: str) -> dict[str, str]:
@@ -144,6 +178,14 @@ def refresh(settings: Settings) -> tuple[Any, ...]:
     choices = [(f"{i.title or i.path} ({i.path})", i.doc_id) for i in infos]
     choices += [(f"Not indexed: {name}", UPLOAD + name) for name in st.stray_uploads]
     return docs_rows(infos), gr.update(choices=choices, value=None), status_line(st)
+
+
+def scope_menu(settings: Settings) -> Any:
+    """Return the "Search only in" menu's choices (the chosen ones still listed stay chosen)."""
+    try:
+        return gr.update(choices=scope_choices(api.list_documents(settings)))
+    except RagError:  # a damaged manifest: the status line says how to rebuild
+        return gr.update(choices=[], value=[])
 
 
 def add_files(settings: Settings, files: object, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008

@@ -75,7 +75,7 @@ CHUNK_20MB = """
 import resource, sys, time
 from pathlib import Path
 from rag.manifest import Manifest
-from rag.pipeline import shared_embedder
+from rag.parts import shared_embedder
 from rag.planning import Plan, plan_file
 from rag.settings import ChunkSettings, EmbedSettings, Settings
 

@@ -208,7 +208,7 @@ def check_agreement(index: Index, files: list[Path], settings, embedder) -> int:
 
 
 def test_kill_ingest_at_20_points_then_recover(tmp_path: Path) -> None:
-    from rag.pipeline import shared_embedder
+    from rag.parts import shared_embedder
     from rag.settings import EmbedSettings, Settings
 
     rng = random.Random(8)
