@@ -26,16 +26,30 @@ def single_line(path: Path, megabytes: float) -> None:
             written, n = written + len(sentence), n + 1
 
 
+# Linux carries a parent's peak RSS into a child it forks (the exec inherits the old image's high-water
+# mark), so a child of this big pytest process would report at least pytest's own size. A small
+# launcher process forks the command instead and reports the command's own peak.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(args: list[str], env: dict, cwd: Path) -> tuple[int, str, str, float, float]:
     """Run a command; return its exit code, stdout, stderr, seconds and peak RSS in MB (of that process)."""
     started = time.monotonic()
+    peak = cwd / "peak-rss-kb.txt"
     with (cwd / "out.txt").open("w+") as out, (cwd / "err.txt").open("w+") as err:
-        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        command = [sys.executable, "-c", _LAUNCHER, str(peak), *args]
+        code = subprocess.run(command, env=env, cwd=cwd, stdout=out, stderr=err, check=False).returncode
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read(), err.read(), time.monotonic() - started, usage.ru_maxrss / 1024
+        return code, out.read(), err.read(), time.monotonic() - started, int(peak.read_text()) / 1024
 
 
 def test_a_20_mb_single_line_is_refused_with_the_limit_in_bounded_memory(tmp_path):
