@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -271,8 +270,11 @@ def test_rag_ui_command_prints_url_and_serves_on_loopback(seed_index):
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "rag: ask your documents" in page.text
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)  # about 4 s when idle; over 20 s once while two test suites shared the 2 cores
+        # SIGTERM, not SIGINT: inside the full suite the server ignored SIGINT (twice, never when this
+        # file runs alone, when SIGINT stopped it in 4 s; cause not found yet). What is tested here is
+        # the URL line and the loopback page.
+        proc.terminate()
+        proc.wait(60)
 
 
 def test_model_text_cannot_make_the_page_fetch_a_url():
