@@ -31,6 +31,25 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise TimeoutError(url)
 
 
+def start_llama_server(model: Path, port: int) -> subprocess.Popen[str]:
+    """Start llama.cpp's HTTP server (xllamacpp) on a GGUF file in a subprocess; wait until it is healthy."""
+    script = (
+        "import time, xllamacpp as x\n"
+        f"p = x.CommonParams(); p.model.path = {str(model)!r}; p.port = {port}\n"
+        "p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.verbosity = -1\n"
+        "s = x.Server(p)\n"
+        "while True: time.sleep(1)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", proc)
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return proc
+
+
 def test_gguf_path_missing_or_not_gguf(tmp_path):
     with pytest.raises(ModelFileError, match="does not exist"):
         check_gguf(tmp_path / "nope.gguf")
@@ -80,16 +99,8 @@ def test_openai_compatible_server_backend(seed_index):
     """A real OpenAI-compatible HTTP server (llama.cpp's, via xllamacpp) serving SmolLM2 on loopback."""
     port = free_port()
     model = bundled_gguf_path("smollm2-135m", seed_index.model.cache_dir)
-    script = (
-        "import time, xllamacpp as x\n"
-        f"p = x.CommonParams(); p.model.path = {str(model)!r}; p.port = {port}\n"
-        "p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.verbosity = -1\n"
-        "s = x.Server(p)\n"
-        "while True: time.sleep(1)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    proc = start_llama_server(model, port)
     try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc)
         s = seed_index.model_copy(
             update={
                 "model": ModelSettings(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from conftest import free_port
 from gradio_client import Client
-from test_backends import wait_for
+from test_backends import start_llama_server
 from test_ui import MEETING, last_reply
 
 from rag.bundled import bundled_gguf_path
@@ -17,20 +14,6 @@ from rag.settings import ModelSettings
 from rag.ui import launch
 
 LONG = "Describe in detail everything the documents say about the meeting, who attended it and what followed."
-
-
-def start_server(model: Path, port: int) -> subprocess.Popen[str]:
-    """Start llama.cpp's HTTP server on SmolLM2 in a subprocess and wait until it is healthy."""
-    script = (
-        "import time, xllamacpp as x\n"
-        f"p = x.CommonParams(); p.model.path = {str(model)!r}; p.port = {port}\n"
-        "p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.verbosity = -1\n"
-        "s = x.Server(p)\n"
-        "while True: time.sleep(1)\n"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
-    wait_for(f"http://127.0.0.1:{port}/health", proc)
-    return proc
 
 
 def streaming(outputs: list) -> bool:
@@ -45,7 +28,7 @@ def test_model_server_killed_mid_stream_then_restarted(seed_index):
         backend="openai", base_url=f"http://127.0.0.1:{port}/v1", max_tokens=400, timeout=30
     )
     s = seed_index.model_copy(update={"model": server})
-    proc = start_server(model, port)
+    proc = start_llama_server(model, port)
     demo, url = launch(s, port=free_port())
     try:
         job = Client(url, verbose=False).submit(LONG, api_name="/ask")
@@ -64,7 +47,7 @@ def test_model_server_killed_mid_stream_then_restarted(seed_index):
         )
         assert box == LONG, "the question stays in the box to ask again"
 
-        proc = start_server(model, port)  # the same port: the next question just works
+        proc = start_llama_server(model, port)  # the same port: the next question just works
         _, chat, sources = Client(url, verbose=False).predict(MEETING, api_name="/ask")
         assert not last_reply(chat).startswith("**Error"), last_reply(chat)[:300]
         assert "50 minutes" in sources
