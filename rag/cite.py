@@ -93,7 +93,7 @@ def split_sentences(answer: str) -> list[Draft]:
 
 def numbers(text: str) -> set[str]:
     """Numbers in ``text`` as digit strings, with number words ("five", "fourth") converted."""
-    found = {_canonical(n) for n in _NUMBER.findall(text)}
+    found = digit_numbers(text)
     found |= {str(_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in _WORDS}
     return found
 
