@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,16 +122,39 @@ class GGUFModel:
             worker.join()
 
 
-def model_threads(setting: int) -> int:
-    """Return the thread count for llama.cpp: the setting, or for 0 the cores idle right now (at least 1)."""
+def model_threads(setting: int, sample: float = 0.3) -> int:
+    """Return the thread count for llama.cpp: the setting, or for 0 the cores other processes leave idle.
+
+    Measured over ``sample`` seconds, minus this process's own CPU time: the load average this used
+    before counts our own start-up (imports, embedder, ingest) as "busy" and gave 1 thread on an idle
+    2-core machine. psutil rather than /proc/stat by hand: the same call works on macOS and Windows.
+    """
     if setting > 0:
         return setting
-    cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:  # not available on this platform
-        busy = 0.0
-    return max(1, min(cores, round(cores - busy)))
+    import psutil
+
+    me = psutil.Process()
+    cores = len(me.cpu_affinity() or []) if hasattr(me, "cpu_affinity") else 0
+    cores = cores or psutil.cpu_count() or 1
+    before, mine, start = _busy_seconds(), _own_seconds(me), time.monotonic()
+    time.sleep(sample)
+    wall = time.monotonic() - start
+    others = max(0.0, (_busy_seconds() - before) - (_own_seconds(me) - mine)) / wall
+    return max(1, min(cores, round(cores - others)))
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all cores spent running something (user, nice, system, interrupts) since boot."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(getattr(t, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq"))
+
+
+def _own_seconds(me: Any) -> float:
+    """CPU seconds this process (all its threads) has used."""
+    t = me.cpu_times()
+    return float(t.user + t.system)
 
 
 def _raise_if_error(item: Any, settings: ModelSettings) -> None:

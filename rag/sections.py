@@ -113,7 +113,8 @@ class ModelSettings(_Section):
         0,
         ge=0,
         description="CPU threads for a GGUF model; 0 = auto: every core that is idle when the model loads "
-        "(cores minus the 1-minute load average), at least 1. Measured on 2 cores: 2 threads answer "
+        "(cores minus the CPU other processes used over 0.3 s; our own start-up does not count), "
+        "at least 1. Measured on 2 cores: 2 threads answer "
         "faster on an idle machine, but 5 to 30 times slower than 1 while another process is busy.",
     )
     n_ctx: int = Field(4096, ge=512, description="Context window for a GGUF model.")

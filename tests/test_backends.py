@@ -196,16 +196,40 @@ def test_a_prefill_batch_smaller_than_the_prompt_still_reads_all_of_it(seed_inde
     assert "50" in answer.draft
 
 
-def test_auto_threads_use_the_idle_cores(monkeypatch):
-    import os
+def test_auto_threads_count_only_other_processes(monkeypatch):
+    """Pure logic: the cores left = cores - CPU used by others over the sample (ours subtracted)."""
+    import psutil
+
+    from rag import models
+
+    def sample(busy: float, own: float) -> None:
+        ticks = {"busy": iter([100.0, 100.0 + busy]), "own": iter([5.0, 5.0 + own])}
+        monkeypatch.setattr(models, "_busy_seconds", lambda: next(ticks["busy"]))
+        monkeypatch.setattr(models, "_own_seconds", lambda me: next(ticks["own"]))
+
+    monkeypatch.setattr(psutil.Process, "cpu_affinity", lambda self: [0, 1])
+    sample(busy=0.05, own=0.0)
+    assert models.model_threads(0, sample=0.1) == 2, "an idle machine gets every core"
+    sample(busy=0.2, own=0.19)
+    assert models.model_threads(0, sample=0.1) == 2, "our own start-up work is not another process"
+    sample(busy=0.12, own=0.0)
+    assert models.model_threads(0, sample=0.1) == 1, "another busy process leaves one core"
+    sample(busy=0.2, own=0.0)
+    assert models.model_threads(0, sample=0.1) == 1, "never fewer than one"
+    assert models.model_threads(3) == 3, "an explicit setting wins"
+
+
+def test_auto_threads_leave_a_core_busy_elsewhere_alone():
+    """Real: with a child process spinning on one core, auto never takes every core."""
+    import psutil
 
     from rag.models import model_threads
 
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
-    assert model_threads(0) == 2, "an idle machine gets every core"
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 1.0, 1.0))
-    assert model_threads(0) == 1, "another busy process leaves one core"
-    monkeypatch.setattr(os, "getloadavg", lambda: (7.5, 6.0, 5.0))
-    assert model_threads(0) == 1, "never fewer than one"
-    assert model_threads(3) == 3, "an explicit setting wins"
+    cores = len(psutil.Process().cpu_affinity())
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        assert model_threads(0, sample=0.5) <= max(1, cores - 1)
+    finally:
+        spin.kill()
+        spin.wait()
