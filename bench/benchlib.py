@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -86,8 +85,12 @@ def machine() -> dict[str, Any]:
 
 
 def peak_rss_mb() -> float:
-    """Return this process's peak resident memory in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Return this process's peak resident memory in MB.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over fork and exec, so a worker started
+    by a 2 GB parent reported 2 GB whatever it used; VmHWM belongs to the process's own memory map.
+    """
+    return hwm_mb(os.getpid())
 
 
 def rss_mb(pid: int | None = None) -> float:

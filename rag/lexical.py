@@ -109,6 +109,12 @@ class BM25Index:
         ptr = scores["indptr"]
         return math.log(n / max(1, int(ptr[vocab[term] + 1] - ptr[vocab[term]])))
 
+    def share_after(self, max_day: int) -> float:
+        """Return the share of rows dated after ``max_day`` (1.0 when the rows' days are unknown)."""
+        if self.days is None or not len(self.ids):
+            return 1.0
+        return float((self.days > max_day).mean())
+
     def query(
         self, text: str, n: int, max_day: int | None = None, docs: frozenset[str] | None = None
     ) -> list[tuple[str, float]]:

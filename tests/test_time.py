@@ -12,6 +12,7 @@ from rag.dates import question_windows
 from rag.errors import QuestionError
 from rag.parts import shared_embedder
 from rag.pipeline import Pipeline
+from rag.store import ChromaStore
 from rag.types import DateWindow
 
 FRIDAY = date(2025, 6, 6)
@@ -156,3 +157,47 @@ def test_an_old_page_does_not_answer_what_happened_on_monday(volcanoes):
     model.enqueue("Stromboli erupted on Monday [1][2][3].")
     answer = pipe.ask(VOLCANO, as_of="2025-06-06")
     assert answer.abstained and "older than the time the question asks about" in answer.sentences[0].reason
+
+
+def test_the_date_filter_after_the_search_finds_what_the_filter_inside_chroma_finds(tmp_path, monkeypatch):
+    """Real Chroma: the post-filter path (few later chunks) returns exactly the pre-filtered results."""
+    from rag import retrieve
+    from rag.answering import make_query
+
+    docs = tmp_path / "news"
+    docs.mkdir()
+    topics = ["volcano erupted", "central bank raised rates", "storm hit the coast", "team won the cup"]
+    for i in range(120):  # 2015-01 .. 2024-12, one page a month, four topics in turn
+        day = f"{2015 + i // 12}-{i % 12 + 1:02d}-15"
+        text = f"---\ntitle: Page {i}\ndate: {day}\n---\nReport {i}: the {topics[i % 4]} in month {i}.\n"
+        (docs / f"p{i:03d}.md").write_text(text)
+    settings = make_settings(tmp_path / "index")
+    pipe = Pipeline(
+        settings, embedder=shared_embedder(settings.embed), store=memory_store(), model=ScriptedModel()
+    )
+    pipe.ingest([docs], show_bar=False)
+
+    def ids(as_of: date, question: str) -> list[str]:
+        return [p.chunk.id for p in pipe.retrieve(make_query(question, as_of), 6)]
+
+    questions = ("Which volcano erupted?", "Who won?")
+    cases = [(date(y, 6, 1), q) for y in (2016, 2020, 2024, 2025) for q in questions]
+    cases += [(date(2015, 12, 1), q) for q in questions]
+    monkeypatch.setattr(retrieve, "MAX_POST_FILTER", -1.0)  # always inside Chroma: the reference
+    inside = [ids(day, q) for day, q in cases]
+    filters: list[object] = []
+    query = ChromaStore.query
+
+    def spy(self, vector, n, max_day=None, within=None):  # type: ignore[no-untyped-def]
+        filters.append(max_day)
+        return query(self, vector, n, max_day, within)
+
+    monkeypatch.setattr(ChromaStore, "query", spy)
+    monkeypatch.setattr(retrieve, "MAX_POST_FILTER", 0.9)
+    after = [ids(day, q) for day, q in cases]
+    assert after == inside
+    assert all(inside), "every question found pages (near-duplicates are dropped, so often fewer than 6)"
+    assert None in filters, "some searches ran unfiltered (the post-filter path)"
+    assert any(f is not None for f in filters), (
+        "2015-12: 91% of the pages are later, so the filter ran inside Chroma"
+    )
