@@ -69,6 +69,11 @@ class VectorStore(Protocol):
         ...
 
 
+# HNSW search breadth for new collections (Chroma's default is 100). bench/bench_scale.py at 100k
+# chunks: recall@10 against exact search 0.95 at 100, 0.98 at 200, with the same p50 (58-62 ms hybrid).
+HNSW_EF_SEARCH = 200
+
+
 def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     """Turn Chroma's own exceptions (server gone, disk full, ...) into a StoreError with the fix."""
 
@@ -115,7 +120,7 @@ class ChromaStore:
             self._create = dict(
                 name=settings.collection,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
                 metadata={"embedder": embedder_name, "dim": dim},
             )
             self._col = client.get_or_create_collection(**self._create)

@@ -333,3 +333,16 @@ def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings
     report = Pipeline(settings).ingest([corpus], show_bar=False)
     stored, committed = _stored_vs_committed(settings)
     assert stored == committed and report.chunks_embedded == len(committed) > 10
+
+
+def test_a_new_index_searches_hnsw_with_ef_200(corpus, settings):
+    """bench_scale: recall@10 at 100k chunks 0.95 with Chroma's default 100, 0.98 with 200, same p50."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    ingest([corpus], settings=settings)
+    client = chromadb.PersistentClient(
+        path=str(settings.index_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    hnsw = client.get_collection(settings.store.collection).configuration_json["hnsw"]
+    assert hnsw["ef_search"] == 200 and hnsw["space"] == "cosine"
