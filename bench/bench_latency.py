@@ -41,7 +41,6 @@ from levers import DEFAULT_LEVERS, lever_settings, tapped_model
 
 from rag.evaluate import load_questions
 from rag.evaluate.runner import score
-from rag.models import model_threads
 from rag.parts import shared_embedder
 from rag.pipeline import Pipeline
 from rag.settings import ModelSettings, Settings
@@ -61,7 +60,7 @@ def run_set(
     for spec in levers:
         s, extra = lever_settings(spec, settings)
         model, tap = tapped_model(s, extra)
-        threads[spec] = model_threads(s.model.threads)
+        threads[spec] = model.threads  # what llama.cpp got, not a second sample of the idle cores
         pipes[spec] = (Pipeline(s, embedder=embedder, model=model), tap)
     for pipe, _ in pipes.values():
         pipe.ask(asked(warm, options), as_of=warm.date or None)

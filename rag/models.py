@@ -76,6 +76,7 @@ class GGUFModel:
             ) from None
         self._settings = settings
         self.name = path.stem
+        self.threads = threads  # what model.threads resolved to (0 = auto is sampled once, here)
 
     def stream(self, messages: list[Message]) -> Iterator[Delta]:
         """Run the completion in a worker thread and yield its chunks as they arrive.

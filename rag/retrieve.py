@@ -150,11 +150,11 @@ class Retriever:
         remain; otherwise (or with a scope) the filter runs inside Chroma as before.
         """
         later = self.bm25.share_after(max_day) if max_day and within is None else 1.0
-        if later > MAX_POST_FILTER:
+        if not max_day or later > MAX_POST_FILTER:
             return self.store.query(vector, n, max_day, within)
         wide = int(n / (1.0 - later) * 1.5) + 10
         found = self.store.query(vector, wide, None, None)
-        kept = [(c, s) for c, s in found if day_number(c.date) <= (max_day or 0)][:n]
+        kept = [(c, s) for c, s in found if day_number(c.date) <= max_day][:n]
         if len(kept) == n or len(found) < wide:  # enough, or the whole index was searched
             return kept
         return self.store.query(vector, n, max_day, within)

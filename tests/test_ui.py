@@ -270,8 +270,8 @@ def test_rag_ui_command_prints_url_and_serves_on_loopback(seed_index):
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "rag: ask your documents" in page.text
     finally:
-        # SIGTERM, not SIGINT: inside the full suite the server ignored SIGINT (twice, never when this
-        # file runs alone, when SIGINT stopped it in 4 s; cause not found yet). What is tested here is
+        # SIGTERM, not SIGINT: a suite started as a background job of a non-interactive shell
+        # (`pytest &`) runs with SIGINT ignored, and this child inherits that. What is tested here is
         # the URL line and the loopback page.
         proc.terminate()
         proc.wait(60)
