@@ -13,7 +13,9 @@ A sentence is supported by a passage when one passage sentence, with its neighbo
    answer is about what was asked: "baggage" must be there, not only "airline" and "change"; "won
    2-1 over Liverpool" is about one match, not any.
 
-A sentence that adds nothing beyond the question answers nothing and is never supported.
+A sentence that adds nothing beyond the question answers nothing and is never supported; nor, when
+the question offers choices, does one that names none of them (a restatement of a passage's fact
+beside the question is not a pick).
 """
 
 from __future__ import annotations
@@ -102,15 +104,31 @@ def answer_content(sentence: str, question: Question) -> tuple[set[str], set[str
     """Return the terms and numbers that are the sentence's answer (see the module docstring)."""
     nums = numbers(sentence) - question.stem_numbers
     said = key_terms(sentence)
-    picked = [key_terms(c) for c in question.choices if key_terms(c) and key_terms(c) <= said]
+    picked = picked_choices(sentence, question)
     if picked:
-        chosen = max(picked, key=len)
-        return chosen - question.stem, nums & numbers(" ".join(question.choices))
+        chosen = max(picked, key=lambda c: len(key_terms(c)))
+        return _words(chosen) - question.stem, nums & numbers(chosen)
     names = {
         t for w in _TOKEN.findall(sentence) if w[:1].isupper() and w not in _CALENDAR for t in key_terms(w)
     }
     new = said - question.stem
     return (names & new) or (set() if nums else new), nums
+
+
+def _words(text: str) -> set[str]:
+    """Key terms of ``text`` that are not digits ("1.80%" is the number 1.8, not the word "80")."""
+    return {t for t in key_terms(text) if not t.isdigit()}
+
+
+def picked_choices(sentence: str, question: Question) -> list[str]:
+    """Return the offered choices the sentence names: all of a choice's words and numbers.
+
+    Numbers compare by value, so "1.8%" names the choice "1.80%".
+    """
+    said, nums = key_terms(sentence), numbers(sentence)
+    return [
+        c for c in question.choices if (_words(c) or numbers(c)) and _words(c) <= said and numbers(c) <= nums
+    ]
 
 
 def _occurs(term: str, found: set[str]) -> bool:
@@ -208,6 +226,8 @@ def support(
         The best window's verdict.
 
     """
+    if question.choices and not picked_choices(sentence, question):
+        return Support(False, "it names none of the choices the question offers")
     content, nums = answer_content(sentence, question)
     if not content and not nums:
         return Support(False, "adds nothing to the question, so it does not answer it")

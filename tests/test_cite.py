@@ -85,6 +85,16 @@ def test_a_chosen_option_must_be_in_the_passage_and_about_the_question():
     assert not support("Dnipro hosts the Eurovision final.", PASSAGES[1], off).ok
 
 
+def test_a_question_with_choices_is_answered_only_by_naming_one():
+    q = Question.parse("How many people did the strikes on Dnipro kill?\nOptions: 12; 17.0; 25")
+    # Supported by the passage, but picks none of the choices: it does not answer this question.
+    restated = support("Russian strikes hit the city of Dnipro [1].", PASSAGES[1], q)
+    assert not restated.ok and "none of the choices" in restated.reason
+    # A choice is named by value: "17" names "17.0".
+    assert support("The strikes killed 17 people.", PASSAGES[1], q).ok
+    assert not support("The strikes killed 25 people.", PASSAGES[1], q).ok
+
+
 def test_check_answer_valid_invalid_and_inferred():
     checks, citations, invalid = judged(
         "NATO endorsed five percent of GDP by 2035 [1]. Strikes killed 17 people in Dnipro. "

@@ -24,6 +24,10 @@ def test_contains_answer_matches_whole_words():
     assert m.contains_answer("It lasted 50 minutes [1].", ["50 minutes"]) == 1.0
     assert m.contains_answer("It lasted 150 minutes.", ["50 minutes"]) == 0.0
     assert m.contains_answer("anything", []) == 0.0
+    # Decimals compare by value, and a decimal point is not dropped into a different number.
+    assert m.contains_answer("It fell by 1.8% [1].", ["1.80%"]) == 1.0
+    assert m.contains_answer("It fell by 18% [1].", ["1.80%"]) == 0.0
+    assert m.normalize("2.00 and 10.50 and 3.05") == "2 and 10.5 and 3.05"
 
 
 def test_retrieval_metrics():

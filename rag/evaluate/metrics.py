@@ -11,12 +11,19 @@ import numpy as np
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": " ", "—": " "})
+_PUNCT = set(string.punctuation) - {"."}
+_STRAY_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")  # every dot but a decimal point
+_TRAILING_ZEROS = re.compile(r"\b(\d+)\.(\d*?)0+\b")  # "1.80" -> "1.8", "2.00" -> "2"
 
 
 def normalize(text: str) -> str:
-    """Lower-case, drop punctuation, articles and extra whitespace (SQuAD's normalisation; "&" is "and")."""
+    """Lower-case, drop punctuation, articles and extra whitespace (SQuAD's normalisation; "&" is "and").
+
+    Unlike SQuAD, a decimal point stays and decimals compare by value: "1.8%" is "1.80%", not "18%".
+    """
     text = text.translate(_QUOTES).lower().replace("&", " and ")
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = _TRAILING_ZEROS.sub(lambda m: m.group(1) + (f".{m.group(2)}" if m.group(2) else ""), text)
+    text = _STRAY_DOT.sub("", "".join(ch for ch in text if ch not in _PUNCT))
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
