@@ -28,6 +28,7 @@ def test_contains_answer_matches_whole_words():
     assert m.contains_answer("It fell by 1.8% [1].", ["1.80%"]) == 1.0
     assert m.contains_answer("It fell by 18% [1].", ["1.80%"]) == 0.0
     assert m.normalize("2.00 and 10.50 and 3.05") == "2 and 10.5 and 3.05"
+    assert m.contains_answer("Canada expelled India’s ambassador [1].", ["India"]) == 1.0
 
 
 def test_retrieval_metrics():

@@ -11,6 +11,7 @@ import numpy as np
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": " ", "—": " "})
+_POSSESSIVE = re.compile(r"'s\b")  # "India's ambassador" names India
 _PUNCT = set(string.punctuation) - {"."}
 _STRAY_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")  # every dot but a decimal point
 _TRAILING_ZEROS = re.compile(r"\b(\d+)\.(\d*?)0+\b")  # "1.80" -> "1.8", "2.00" -> "2"
@@ -19,9 +20,10 @@ _TRAILING_ZEROS = re.compile(r"\b(\d+)\.(\d*?)0+\b")  # "1.80" -> "1.8", "2.00" 
 def normalize(text: str) -> str:
     """Lower-case, drop punctuation, articles and extra whitespace (SQuAD's normalisation; "&" is "and").
 
-    Unlike SQuAD, a decimal point stays and decimals compare by value: "1.8%" is "1.80%", not "18%".
+    Unlike SQuAD, a decimal point stays and decimals compare by value: "1.8%" is "1.80%", not "18%";
+    and a possessive names its owner: "India's ambassador" contains "India".
     """
-    text = text.translate(_QUOTES).lower().replace("&", " and ")
+    text = _POSSESSIVE.sub("", text.translate(_QUOTES).lower()).replace("&", " and ")
     text = _TRAILING_ZEROS.sub(lambda m: m.group(1) + (f".{m.group(2)}" if m.group(2) else ""), text)
     text = _STRAY_DOT.sub("", "".join(ch for ch in text if ch not in _PUNCT))
     return " ".join(_ARTICLES.sub(" ", text).split())
