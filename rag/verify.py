@@ -36,6 +36,7 @@ _WHEN = re.compile(
     r"|\bhow long ago\b",
     re.I,
 )
+_COUNT = re.compile(r"\bhow\s+(?:many|much)\b", re.I)  # answered by a number, not "dozens"
 _OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:(.*)$", re.I | re.M)
 # Words an answer uses about the passages themselves; they carry no claim to check.
 META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid", "cite"}
@@ -61,6 +62,7 @@ class Question:
     choices: tuple[str, ...] = ()
     asks_when: bool = False  # the question asks for a time ("when", "what year", "which day")
     weights: tuple[tuple[str, float], ...] = ()  # how telling each stem word is (its IDF); 1 when unknown
+    asks_count: bool = False  # the question asks "how many" or "how much"
 
     @classmethod
     def parse(cls, text: str, rarity: Callable[[str], float] | None = None) -> Question:
@@ -78,7 +80,8 @@ class Question:
         when = bool(_WHEN.search(stem))
         # Only numbers written as digits identify the event ("won 2-1", "a 40-day boycott"); a number
         # word ("their first debate", "one of the reasons") rarely recurs in the passage that answers.
-        return cls(stem, words, frozenset(digit_numbers(stem)), choices, when, weights)
+        count = bool(_COUNT.search(stem))
+        return cls(stem, words, frozenset(digit_numbers(stem)), choices, when, weights, count)
 
     def anchored(self, found: set[str]) -> float:
         """Return the share of the stem's weight whose words occur in ``found``."""
@@ -111,7 +114,8 @@ def answer_content(sentence: str, question: Question) -> tuple[set[str], set[str
     names = {
         t for w in _TOKEN.findall(sentence) if w[:1].isupper() and w not in _CALENDAR for t in key_terms(w)
     }
-    new = said - question.stem
+    # Another form of a question word only echoes it: "Canada" adds nothing to "which Canadian city".
+    new = {t for t in said - question.stem if not _occurs(t, set(question.stem))}
     return (names & new) or (set() if nums else new), nums
 
 
@@ -231,6 +235,8 @@ def support(
     content, nums = answer_content(sentence, question)
     if not content and not nums:
         return Support(False, "adds nothing to the question, so it does not answer it")
+    if question.asks_count and not nums:
+        return Support(False, "the question asks how many or how much; the sentence gives no number")
     chunk = passage.chunk
     # The passage's title always counts; its date only when the question asks about time: otherwise
     # the publication year would vouch for any year the model writes.

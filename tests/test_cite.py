@@ -95,6 +95,14 @@ def test_a_question_with_choices_is_answered_only_by_naming_one():
     assert not support("The strikes killed 25 people.", PASSAGES[1], q).ok
 
 
+def test_how_many_is_answered_by_a_number():
+    q = Question.parse("How many people were injured in Dnipro?")
+    assert q.asks_count
+    vague = support("Dozens of people were injured in Dnipro.", PASSAGES[1], q)
+    assert not vague.ok and "no number" in vague.reason
+    assert support("More than 200 people were injured in Dnipro.", PASSAGES[1], q).ok
+
+
 def test_check_answer_valid_invalid_and_inferred():
     checks, citations, invalid = judged(
         "NATO endorsed five percent of GDP by 2035 [1]. Strikes killed 17 people in Dnipro. "

@@ -101,6 +101,18 @@ def test_the_page_from_that_week_ranks_first_and_the_prompt_knows_today(volcanoe
         pipe.ask(VOLCANO, as_of="last friday")
 
 
+def test_the_prompt_names_today_only_when_the_question_depends_on_it():
+    from rag.answering import make_query
+    from rag.prompt import build_messages
+
+    def prompt(question: str) -> str:
+        return build_messages(make_query(question, date(2025, 6, 6)), [])[-1]["content"]
+
+    assert prompt("Which volcano erupted on Monday?").startswith("Today is Friday, 2025-06-06.")
+    assert prompt("What is the latest eruption?").startswith("Today is Friday, 2025-06-06.")
+    assert "Today is" not in prompt("On what date did the two leaders meet?")
+
+
 def test_cli_as_of(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
