@@ -111,12 +111,28 @@ def answer_content(sentence: str, question: Question) -> tuple[set[str], set[str
     if picked:
         chosen = max(picked, key=lambda c: len(key_terms(c)))
         return _words(chosen) - question.stem, nums & numbers(chosen)
-    names = {
-        t for w in _TOKEN.findall(sentence) if w[:1].isupper() and w not in _CALENDAR for t in key_terms(w)
-    }
+    names = {t for w in name_heads(sentence) for t in key_terms(w)}
     # Another form of a question word only echoes it: "Canada" adds nothing to "which Canadian city".
     new = {t for t in said - question.stem if not _occurs(t, set(question.stem))}
     return (names & new) or (set() if nums else new), nums
+
+
+def name_heads(sentence: str) -> list[str]:
+    """Return the last word of each run of capitalised words: "Mark Rutte" -> "Rutte".
+
+    A passage names a person by surname once introduced ("Rutte was blunt"); the given name is not
+    what must be found. Words of a date are not names.
+    """
+    heads: list[str] = []
+    run = False
+    for w in _TOKEN.findall(sentence):
+        capital = w[:1].isupper() and w not in _CALENDAR
+        if capital and run:
+            heads[-1] = w
+        elif capital:
+            heads.append(w)
+        run = capital
+    return heads
 
 
 def _words(text: str) -> set[str]:

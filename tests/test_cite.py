@@ -95,6 +95,13 @@ def test_a_question_with_choices_is_answered_only_by_naming_one():
     assert not support("The strikes killed 25 people.", PASSAGES[1], q).ok
 
 
+def test_a_surname_in_the_passage_names_the_person():
+    q = Question.parse('Who said "I do not trust the guy"?')
+    said = passage("On Putin, Rutte was blunt, 'I do not trust the guy,' he said.")
+    assert support('Mark Rutte said "I do not trust the guy".', said, q).ok
+    assert not support('Mark Carney said "I do not trust the guy".', said, q).ok
+
+
 def test_how_many_is_answered_by_a_number():
     q = Question.parse("How many people were injured in Dnipro?")
     assert q.asks_count
