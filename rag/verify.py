@@ -113,7 +113,7 @@ def answer_content(sentence: str, question: Question) -> tuple[set[str], set[str
         return _words(chosen) - question.stem, nums & numbers(chosen)
     names = {t for w in name_heads(sentence) for t in key_terms(w)}
     # Another form of a question word only echoes it: "Canada" adds nothing to "which Canadian city".
-    new = {t for t in said - question.stem if not _occurs(t, set(question.stem))}
+    new = {t for t in said - question.stem if not _echoes(t, question.stem)}
     return (names & new) or (set() if nums else new), nums
 
 
@@ -133,6 +133,11 @@ def name_heads(sentence: str) -> list[str]:
             heads.append(w)
         run = capital
     return heads
+
+
+def _echoes(term: str, stem: frozenset[str]) -> bool:
+    """Return True when ``term`` is a question word in another form ("canada" for "canadian")."""
+    return _occurs(term, set(stem)) or (len(term) >= 5 and any(w[:5] == term[:5] for w in stem))
 
 
 def _words(text: str) -> set[str]:
