@@ -15,9 +15,10 @@ from .errors import QuestionError
 from .guard import FLAG, flag_instructions
 from .models import ChatModel
 from .prompt import condense_messages
+from .question import Question
 from .settings import AnswerSettings
 from .types import Citation, Passage, Query, SentenceCheck
-from .verify import Question, support
+from .verify import support
 
 
 def check_question(question: str, limit: int) -> str:

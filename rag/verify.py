@@ -22,71 +22,20 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from .cite import digit_numbers, numbers, sentence_spans
+from .cite import numbers, sentence_spans
 from .lexical import terms
+from .question import Question, key_terms, occurs
 from .types import Passage
 
-# Asking for a time ("when did", "what year"), not naming one ("this week", "at a time when ...").
-_WHEN = re.compile(
-    r"^\s*when\b|\bwhen\s+(?:did|was|were|is|are|will|does|do|has|have|had|can|could|would)\b"
-    r"|\b(?:what|which)\s+(?:exact\s+|specific\s+)?(?:date|day|week|month|year|time|decade|century)\b"
-    r"|\bhow long ago\b",
-    re.I,
-)
-_COUNT = re.compile(r"\bhow\s+(?:many|much)\b", re.I)  # answered by a number, not "dozens"
-_OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:(.*)$", re.I | re.M)
-# Words an answer uses about the passages themselves; they carry no claim to check.
-META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid", "cite"}
+__all__ = ["Question", "Support", "key_terms", "support"]
+
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z'’-]*")
 # Capitalised but not names: a date's words are checked through its numbers and the passage's date.
 _CALENDAR = set(
     calendar.month_name[1:] + calendar.month_abbr[1:] + calendar.day_name[:] + calendar.day_abbr[:]
 )
-
-
-def key_terms(text: str) -> set[str]:
-    """Stemmed content words of ``text`` (long stop-word list, no words about the passages)."""
-    return set(terms(text, strict=True)) - META
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question split into the words it asks with (``stem``) and the choices it offers."""
-
-    text: str
-    stem: frozenset[str]
-    stem_numbers: frozenset[str]
-    choices: tuple[str, ...] = ()
-    asks_when: bool = False  # the question asks for a time ("when", "what year", "which day")
-    weights: tuple[tuple[str, float], ...] = ()  # how telling each stem word is (its IDF); 1 when unknown
-    asks_count: bool = False  # the question asks "how many" or "how much"
-
-    @classmethod
-    def parse(cls, text: str, rarity: Callable[[str], float] | None = None) -> Question:
-        """Split off an "Options: a; b; c" line: its items are answers to pick, not words to search.
-
-        Args:
-            text: The question.
-            rarity: How telling a term is in the index (BM25's IDF); "baggage" says more than "change".
-        """
-        found = _OPTIONS.search(text)
-        choices = tuple(x.strip() for x in found.group(1).split(";") if x.strip()) if found else ()
-        stem = _OPTIONS.sub("", text).strip()
-        words = frozenset(key_terms(stem))
-        weights = tuple((t, max(0.0, rarity(t)) if rarity else 1.0) for t in sorted(words))
-        when = bool(_WHEN.search(stem))
-        # Only numbers written as digits identify the event ("won 2-1", "a 40-day boycott"); a number
-        # word ("their first debate", "one of the reasons") rarely recurs in the passage that answers.
-        count = bool(_COUNT.search(stem))
-        return cls(stem, words, frozenset(digit_numbers(stem)), choices, when, weights, count)
-
-    def anchored(self, found: set[str]) -> float:
-        """Return the share of the stem's weight whose words occur in ``found``."""
-        total = sum(w for _, w in self.weights)
-        return sum(w for t, w in self.weights if _occurs(t, found)) / total if total else 1.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +86,7 @@ def name_heads(sentence: str) -> list[str]:
 
 def _echoes(term: str, stem: frozenset[str]) -> bool:
     """Return True when ``term`` is a question word in another form ("canada" for "canadian")."""
-    return _occurs(term, set(stem)) or (len(term) >= 5 and any(w[:5] == term[:5] for w in stem))
+    return occurs(term, set(stem)) or (len(term) >= 5 and any(w[:5] == term[:5] for w in stem))
 
 
 def _words(text: str) -> set[str]:
@@ -154,16 +103,6 @@ def picked_choices(sentence: str, question: Question) -> list[str]:
     return [
         c for c in question.choices if (_words(c) or numbers(c)) and _words(c) <= said and numbers(c) <= nums
     ]
-
-
-def _occurs(term: str, found: set[str]) -> bool:
-    """Return True when a term, or a longer or shorter form of it (4+ letters), is in ``found``.
-
-    "egypt" matches "egyptian", "ukrain" matches "ukrainian": a name and its adjective.
-    """
-    if term in found:
-        return True
-    return len(term) >= 4 and any(len(w) >= 4 and (w.startswith(term) or term.startswith(w)) for w in found)
 
 
 def windows(text: str) -> list[str]:
@@ -213,14 +152,14 @@ def _window_support(
     """Judge one window of a passage (the rule is in the module docstring)."""
     content, nums = answer_content(sentence, question)
     found = key_terms(window)
-    covered = sum(_occurs(t, found) for t in content) / len(content) if content else 1.0
+    covered = sum(occurs(t, found) for t in content) / len(content) if content else 1.0
     # The answer's own words do not tie the window to the question ("Arabia" is not "Arab nations").
-    anchored = question.anchored({w for w in found if not any(_occurs(c, {w}) for c in content)})
+    anchored = question.anchored({w for w in found if not any(occurs(c, {w}) for c in content)})
     missing = nums - numbers(window)
     if missing:
         return Support(False, f"numbers not in the passage: {', '.join(sorted(missing))}", covered, anchored)
     if covered < coverage:
-        absent = sorted(t for t in content if not _occurs(t, found))
+        absent = sorted(t for t in content if not occurs(t, found))
         return Support(False, f"the passage does not state: {', '.join(absent)}", covered, anchored)
     if anchored < anchor or anchored == 0:
         return Support(False, "the passage is not about what was asked", covered, anchored)
