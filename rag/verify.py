@@ -31,6 +31,7 @@ from .types import Passage
 
 __all__ = ["Question", "Support", "key_terms", "support"]
 
+_AHEAD = re.compile(r"\b(?:next|tomorrow|upcoming|will|later this|coming)\b", re.I)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z'’-]*")
 # Capitalised but not names: a date's words are checked through its numbers and the passage's date.
 _CALENDAR = set(
@@ -200,9 +201,12 @@ def support(
     chunk = passage.chunk
     # The passage's title always counts; its date only when the question asks about time: otherwise
     # the publication year would vouch for any year the model writes.
-    meta = f"{chunk.title}, {chunk.date or ''}" if question.asks_when else chunk.title
     best: Support | None = None
     for window in windows(chunk.text):
+        # The page's date vouches for an event's date only where the page does not look ahead
+        # ("next week's summit" is not on the day the page was published).
+        dated = question.asks_when and not _AHEAD.search(window)
+        meta = f"{chunk.title}, {chunk.date or ''}" if dated else chunk.title
         verdict = _window_support(sentence, f"{window}\n{meta}", question, coverage, anchor)
         if best is None or verdict.rank() > best.rank():
             best = verdict

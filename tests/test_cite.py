@@ -109,6 +109,14 @@ def test_another_form_of_a_question_word_answers_nothing():
     assert support("The G7 summit was held in Kananaskis.", g7, q).ok
 
 
+def test_the_page_date_vouches_for_a_date_only_where_the_page_does_not_look_ahead():
+    met = Question.parse("On what date did the two leaders meet?")
+    assert support("The two leaders met on 2025-06-25.", passage("The leaders met on Wednesday."), met).ok
+    begins = Question.parse("On which exact date does the BRICS summit in Brazil begin?")
+    ahead = passage("Putin will not travel to next week's BRICS summit in Brazil.")
+    assert not support("The BRICS summit in Brazil begins on 2025-06-25.", ahead, begins).ok
+
+
 def test_how_many_is_answered_by_a_number():
     q = Question.parse("How many people were injured in Dnipro?")
     assert q.asks_count
