@@ -110,8 +110,8 @@ def test_another_form_of_a_question_word_answers_nothing():
 
 
 def test_the_page_date_vouches_for_a_date_only_where_the_page_does_not_look_ahead():
-    met = Question.parse("On what date did the two leaders meet?")
-    assert support("The two leaders met on 2025-06-25.", passage("The leaders met on Wednesday."), met).ok
+    met = Question.parse("On what date did the leaders meet?")
+    assert support("The leaders met on 2025-06-25.", passage("The leaders met on Wednesday."), met).ok
     begins = Question.parse("On which exact date does the BRICS summit in Brazil begin?")
     ahead = passage("Putin will not travel to next week's BRICS summit in Brazil.")
     assert not support("The BRICS summit in Brazil begins on 2025-06-25.", ahead, begins).ok
