@@ -3,9 +3,10 @@
 A sentence is supported by a passage when one passage sentence, with its neighbours, holds:
 
 1. its *answer*: what it adds beyond the question. That is the choice it picks when the question
-   offers choices (an "Options: a; b; c" line), else its names and numbers that the question does
-   not contain, else its other new words. Words that only restate the question in other words
-   ("the incident took place in Boulder") are not required beside a name or number;
+   offers choices (an "Options: a; b; c" line), else its names (by their last word: "Rutte" for
+   "Mark Rutte") and numbers that the question does not contain, else its other new words. Words
+   that only restate the question ("the incident took place in Boulder"), or echo a question word
+   in another form ("Canada" for "Canadian"), are not required beside a name or number;
 2. each of its numbers with the same event ("17 killed" is not "17 injured"): a participle next to a
    number in the sentence must not belong to another number in the passage;
 3. the question's words, weighted by how telling they are in the index (at least ``min_anchor`` of
@@ -15,7 +16,8 @@ A sentence is supported by a passage when one passage sentence, with its neighbo
 
 A sentence that adds nothing beyond the question answers nothing and is never supported; nor, when
 the question offers choices, does one that names none of them (a restatement of a passage's fact
-beside the question is not a pick).
+beside the question is not a pick), nor one without a number for "how many". A page's date counts as
+stated for a question asking when, except in a stretch that looks ahead ("next week's summit").
 """
 
 from __future__ import annotations
