@@ -31,8 +31,6 @@ from .lexical import terms
 from .question import Question, key_terms, occurs
 from .types import Passage
 
-__all__ = ["Question", "Support", "key_terms", "support"]
-
 _AHEAD = re.compile(r"\b(?:next|tomorrow|upcoming|will|later this|coming)\b", re.I)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z'’-]*")
 # Capitalised but not names: a date's words are checked through its numbers and the passage's date.
@@ -150,10 +148,18 @@ def _misplaced_number(sentence: str, window: str, wanted: set[str]) -> str:
 
 
 def _window_support(
-    sentence: str, window: str, question: Question, coverage: float, anchor: float
+    sentence: str,
+    answer: tuple[set[str], set[str]],
+    window: str,
+    question: Question,
+    coverage: float,
+    anchor: float,
 ) -> Support:
-    """Judge one window of a passage (the rule is in the module docstring)."""
-    content, nums = answer_content(sentence, question)
+    """Judge one window of a passage against the sentence's ``answer`` (``answer_content``).
+
+    The rule is in the module docstring.
+    """
+    content, nums = answer
     found = key_terms(window)
     covered = sum(occurs(t, found) for t in content) / len(content) if content else 1.0
     # The answer's own words do not tie the window to the question ("Arabia" is not "Arab nations").
@@ -201,15 +207,14 @@ def support(
     if question.asks_count and not nums:
         return Support(False, "the question asks how many or how much; the sentence gives no number")
     chunk = passage.chunk
-    # The passage's title always counts; its date only when the question asks about time: otherwise
-    # the publication year would vouch for any year the model writes.
     best: Support | None = None
     for window in windows(chunk.text):
-        # The page's date vouches for an event's date only where the page does not look ahead
-        # ("next week's summit" is not on the day the page was published).
+        # The passage's title always counts; its date only when the question asks about time
+        # (otherwise the publication year would vouch for any year the model writes) and the
+        # stretch does not look ahead ("next week's summit" is not on the day the page came out).
         dated = question.asks_when and not _AHEAD.search(window)
         meta = f"{chunk.title}, {chunk.date or ''}" if dated else chunk.title
-        verdict = _window_support(sentence, f"{window}\n{meta}", question, coverage, anchor)
+        verdict = _window_support(sentence, (content, nums), f"{window}\n{meta}", question, coverage, anchor)
         if best is None or verdict.rank() > best.rank():
             best = verdict
     assert best is not None

@@ -3,9 +3,10 @@
 from rag.abstain import abstain_reason, confidence
 from rag.answering import judge_for
 from rag.cite import check_answer, numbers, render, split_sentences
+from rag.question import Question
 from rag.settings import AnswerSettings
 from rag.types import Chunk, Passage, SentenceCheck
-from rag.verify import Question, number_owners, support
+from rag.verify import number_owners, support
 
 NATO = (
     "NATO endorsed a higher defence spending goal of five percent of gross domestic product (GDP) "
