@@ -18,6 +18,9 @@ _WHEN = re.compile(
 )
 _COUNT = re.compile(r"\bhow\s+(?:many|much)\b", re.I)  # answered by a number, not "dozens"
 _OPTIONS = re.compile(r"^\s*(?:options|choices)\s*:(.*)$", re.I | re.M)
+# A person's age describes the person, not the event, and pages state it unevenly (or a year apart):
+# "his 19-year-old son" must not require "19" in the passage that names the team.
+_AGE = re.compile(r"\b\d+(?:-year-old|\s+years?\s+old)\b|\baged\s+\d+\b", re.I)
 # Words an answer uses about the passages themselves; they carry no claim to check.
 META = {"passag", "document", "text", "articl", "accord", "mention", "state", "answer", "provid", "cite"}
 
@@ -54,8 +57,10 @@ class Question:
         weights = tuple((t, max(0.0, rarity(t)) if rarity else 1.0) for t in sorted(words))
         when, count = bool(_WHEN.search(stem)), bool(_COUNT.search(stem))
         # Only numbers written as digits identify the event ("won 2-1", "a 40-day boycott"); a number
-        # word ("their first debate", "one of the reasons") rarely recurs in the passage that answers.
-        return cls(stem, words, frozenset(digit_numbers(stem)), choices, when, weights, count)
+        # word ("their first debate", "one of the reasons") rarely recurs in the passage that answers,
+        # and neither does an age.
+        event_numbers = frozenset(digit_numbers(_AGE.sub(" ", stem)))
+        return cls(stem, words, event_numbers, choices, when, weights, count)
 
     def anchored(self, found: set[str]) -> float:
         """Return the share of the stem's weight whose words occur in ``found``."""

@@ -263,3 +263,11 @@ def test_only_digit_numbers_of_the_question_must_recur():
     boycott = "Which store is facing a 40-day boycott?"
     other = passage("Shoppers plan a boycott of Target stores, organisers said on Monday.")
     assert not judged("Target is facing the boycott [1].", boycott, (other,))[0][0].supported
+
+
+def test_an_age_in_the_question_is_not_an_event_number():
+    duo = "LeBron and his 19-year-old son Bronny will play together on which NBA team?"
+    page = passage("LeBron James and Bronny James become the first father-son duo on the Los Angeles Lakers.")
+    assert Question.parse(duo).stem_numbers == frozenset()
+    assert judged("They will play for the Los Angeles Lakers [1].", duo, (page,))[0][0].supported
+    assert Question.parse("Who, aged 42, won 2-1?").stem_numbers == {"2", "1"}
