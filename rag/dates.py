@@ -2,7 +2,8 @@
 
 Parsing is dateparser's (``search_dates`` with ``add_period``); this module only turns its points and
 periods into inclusive windows and drops matches that are not dates in a question (a bare month or
-weekday that is a name: "Theresa May", "the Sunday Times").
+weekday that is a name: "Theresa May", "the Sunday Times"). It adds the one period dateparser does not
+know, "this/last weekend".
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def question_windows(question: str, as_of: date) -> tuple[DateWindow, ...]:
         Inclusive windows, each with the words it came from; empty when the question names no date.
 
     """
+    found = _search(question, as_of)
+    if not found:  # one odd clause can make dateparser miss the whole text ("this week, as part of")
+        found = [hit for clause in re.split(r"[,;:!?]", question) for hit in _search(clause, as_of)]
+    windows: list[DateWindow] = []
+    spans = [(t, *_period(when.date(), period)) for t, when, period in found if _is_date(t)]
+    for text, start, end in spans + _weekends(question, as_of):
+        if start <= as_of:
+            windows.append(DateWindow(start.isoformat(), min(end, as_of).isoformat(), text.strip()))
+    return tuple(windows)
+
+
+def _search(text: str, as_of: date) -> list[tuple[str, datetime, str]]:
+    """Return dateparser's (text, point, period) matches in ``text``, relative dates from ``as_of``."""
     from dateparser.search import search_dates
 
     base = datetime.combine(as_of, datetime.min.time()).replace(hour=12)
@@ -55,17 +69,29 @@ def question_windows(question: str, as_of: date) -> tuple[DateWindow, ...]:
     with warnings.catch_warnings():  # dateparser warns about pytz/locale details on some inputs
         warnings.simplefilter("ignore")
         try:
-            found = search_dates(question, languages=["en"], add_period=True, settings=settings) or []
+            found = search_dates(text, languages=["en"], add_period=True, settings=settings) or []
         except (ValueError, OverflowError):  # an impossible date such as "February 30"
             found = []
-    windows: list[DateWindow] = []
-    for text, when, period in found:
-        if not _is_date(text):
-            continue
-        start, end = _period(when.date(), period)
-        if start <= as_of:
-            windows.append(DateWindow(start.isoformat(), min(end, as_of).isoformat(), text.strip()))
-    return tuple(windows)
+    return list(found)
+
+
+def _weekends(question: str, as_of: date) -> list[tuple[str, date, date]]:
+    """Return "this/last weekend" as Saturday-Sunday windows: dateparser 1.5 does not parse "weekend".
+
+    "Last weekend" is the one before the as-of day's week; "this weekend" is that week's own weekend
+    once it has begun, else (asked on a weekday, about the past) the last one.
+    """
+    monday = as_of - timedelta(days=as_of.weekday())
+    last = (monday - timedelta(days=2), monday - timedelta(days=1))
+    this = (monday + timedelta(days=5), monday + timedelta(days=6))
+    out = []
+    for match in _WEEKEND.finditer(question):
+        which = last if match.group(1).lower() in ("last", "past") or this[0] > as_of else this
+        out.append((match.group(0), *which))
+    return out
+
+
+_WEEKEND = re.compile(r"\b(this|last|past) weekend\b", re.I)
 
 
 # Words that ask about the present without naming a date; dateparser resolves named dates only.

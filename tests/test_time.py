@@ -47,6 +47,12 @@ VOLCANO = "Which Italian volcano erupted on Monday?"
         ("What happened in March?", ("2025-03-01", "2025-03-31", "in March")),
         ("Which team won in 2019?", ("2019-01-01", "2019-12-31", "in 2019")),
         ("What did he say yesterday?", ("2025-06-05", "2025-06-05", "yesterday")),
+        ("Who won last weekend?", ("2025-05-31", "2025-06-01", "last weekend")),
+        ("This weekend saw a rally in Kathmandu: for what?", ("2025-05-31", "2025-06-01", "This weekend")),
+        (
+            "Labour is considering what reform this week, as part of broader measures?",
+            ("2025-06-02", "2025-06-06", "this week"),
+        ),
     ],
 )
 def test_dates_in_questions_resolve_against_the_as_of_day(question, window):
