@@ -18,6 +18,7 @@ from .types import DateWindow
 # A match counts as a date when it has one of these words, a year, or a relative word of its own.
 _CUES = {"on", "in", "last", "this", "since", "ago", "during", "past", "earlier", "yesterday", "today"}
 _CUES |= {"tonight", "week", "month", "year", "weekend", "recently", "previous"}
+_WEEKEND = re.compile(r"\b(this|last|past) weekend\b", re.I)  # dateparser 1.5 has no "weekend"
 
 
 def _period(day: date, period: str) -> tuple[date, date]:
@@ -50,8 +51,9 @@ def question_windows(question: str, as_of: date) -> tuple[DateWindow, ...]:
 
     """
     found = _search(question, as_of)
-    if not found:  # one odd clause can make dateparser miss the whole text ("this week, as part of")
-        found = [hit for clause in re.split(r"[,;:!?]", question) for hit in _search(clause, as_of)]
+    clauses = [c for c in re.split(r"[,;:!?]", question) if c.strip()]
+    if not found and len(clauses) > 1:  # one odd clause can hide the rest ("this week, as part of")
+        found = [hit for clause in clauses for hit in _search(clause, as_of)]
     windows: list[DateWindow] = []
     spans = [(t, *_period(when.date(), period)) for t, when, period in found if _is_date(t)]
     for text, start, end in spans + _weekends(question, as_of):
@@ -89,9 +91,6 @@ def _weekends(question: str, as_of: date) -> list[tuple[str, date, date]]:
         which = last if match.group(1).lower() in ("last", "past") or this[0] > as_of else this
         out.append((match.group(0), *which))
     return out
-
-
-_WEEKEND = re.compile(r"\b(this|last|past) weekend\b", re.I)
 
 
 # Words that ask about the present without naming a date; dateparser resolves named dates only.
