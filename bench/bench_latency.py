@@ -39,12 +39,12 @@ from benchlib import (
 from coldstart import measure, rows
 from levers import DEFAULT_LEVERS, lever_settings, tapped_model
 
+from rag.components import shared_embedder
+from rag.core.settings import ModelSettings, Settings
+from rag.core.types import GoldItem
 from rag.evaluate import load_questions
 from rag.evaluate.runner import score
-from rag.parts import shared_embedder
 from rag.pipeline import Pipeline
-from rag.settings import ModelSettings, Settings
-from rag.types import GoldItem
 
 
 def run_set(

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from rag import ask, ingest
+from rag.components import shared_embedder as embedder_for
+from rag.components import shared_model as model_for
+from rag.core.settings import ModelSettings, Settings
 from rag.evaluate.baseline import LlamaIndexBaseline
-from rag.parts import shared_embedder as embedder_for
-from rag.parts import shared_model as model_for
-from rag.settings import ModelSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_49f197e31fd5e6ea.txt"

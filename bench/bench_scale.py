@@ -37,8 +37,8 @@ from benchlib import write_json as save
 from scale_data import build_catalog, build_vectors
 from scale_report import print_tables
 
-from rag.embed import make_embedder
-from rag.settings import Settings
+from rag.core.settings import Settings
+from rag.models.embedder import make_embedder
 
 HERE = Path(__file__).resolve().parent
 

@@ -39,13 +39,13 @@ from benchlib import (
     write_json,
 )
 
-from rag.bundled import bundled_gguf_path
+from rag.components import shared_embedder
+from rag.core.settings import ModelSettings, Settings
+from rag.core.types import Done, GoldItem, Token
 from rag.evaluate import load_questions
 from rag.evaluate.runner import score
-from rag.parts import shared_embedder
+from rag.models.bundled import bundled_gguf_path
 from rag.pipeline import Pipeline
-from rag.settings import ModelSettings, Settings
-from rag.types import Done, GoldItem, Token
 
 SERVER = """
 import sys, time, xllamacpp as x

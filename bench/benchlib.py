@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.settings import Settings
-from rag.types import GoldItem
+from rag.core.settings import Settings
+from rag.core.types import GoldItem
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path("~/.cache/rag/bench").expanduser()

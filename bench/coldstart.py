@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 RAG = str(Path(sys.executable).with_name("rag"))
 
@@ -27,8 +27,8 @@ t["import_rag_api"] = time.time()
 torch_at_import = "torch" in sys.modules
 import torch
 t["import_torch"] = time.time()
-from rag.parts import shared_embedder, shared_model
-from rag.settings import load_settings
+from rag.components import shared_embedder, shared_model
+from rag.core.settings import load_settings
 s = load_settings()
 shared_embedder(s.embed).embed(["warm-up"])  # the embedder loads its model on first use
 t["embedder_loaded"] = time.time()
@@ -110,7 +110,7 @@ def measure(settings: Settings, question: str, corpus_dir: Path) -> dict[str, An
             "-X",
             "importtime",
             "-c",
-            "from rag.cli import main; main()",
+            "from rag.cli.main import main; main()",
             "ingest",
             str(corpus_dir),
             "--json",

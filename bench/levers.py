@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.models import GGUFModel, make_model
-from rag.settings import Settings
+from rag.core.settings import Settings
+from rag.models.chat import GGUFModel, make_model
 
 SPECS = {
     "threads": ("model", "threads"),

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from rag.errors import RagError
+from rag.core.errors import RagError
+from rag.core.settings import load_settings
 from rag.evaluate import evaluate
-from rag.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "benchmarks" / "realtimeqa"

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from rag.embed import Embedder
+from rag.core.settings import Settings
 from rag.evaluate.data import load_corpus
-from rag.manifest import Manifest
-from rag.planning import Plan, plan_file
-from rag.settings import Settings
+from rag.index.manifest import Manifest
+from rag.ingestion.plan import Plan, plan_file
+from rag.models.embedder import Embedder
 
 
 def digest(text: str) -> str:
@@ -55,7 +55,7 @@ class Catalog:
 
 
 def _chunk_texts(path: Path, settings: Settings, embedder: Embedder) -> list[str]:
-    """Chunk one file exactly as ingest does (rag.planning) and return the chunk texts."""
+    """Chunk one file exactly as ingest does (rag.ingestion.plan) and return the chunk texts."""
     plan = Plan()
     plan_file(path, settings, embedder, Manifest(embedder.name, embedder.dim), plan)
     if plan.problems:

@@ -16,12 +16,12 @@ import numpy as np
 from benchlib import pct, peak_rss_mb, rss_mb
 from scale_data import CachedEmbedder, Catalog, digest
 
-from rag.answering import make_query
-from rag.embed import make_embedder
-from rag.lexical import BM25Index
-from rag.manifest import Manifest
+from rag.answer.steps import make_query
+from rag.core.settings import RetrieveSettings, Settings, StoreSettings
+from rag.index.bm25 import BM25Index
+from rag.index.manifest import Manifest
+from rag.models.embedder import make_embedder
 from rag.pipeline import Pipeline
-from rag.settings import RetrieveSettings, Settings, StoreSettings
 
 
 def setup(spec: dict[str, Any]) -> tuple[Settings, CachedEmbedder, Catalog, np.ndarray]:

@@ -13,10 +13,10 @@ os.environ.update(
 )
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from .api import ask, ask_stream, ingest, list_documents, remove_document
-from .errors import RagError
-from .settings import Settings, load_settings
-from .types import Answer, Citation, Passage, Scope
+from rag.api import ask, ask_stream, ingest, list_documents, remove_document
+from rag.core.errors import RagError
+from rag.core.settings import Settings, load_settings
+from rag.core.types import Answer, Citation, Passage, Scope
 
 __all__ = [
     "Answer",

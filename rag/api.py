@@ -6,13 +6,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from . import uploads
-from .errors import RagError
-from .indexing import Progress
-from .manifest import Manifest
-from .pipeline import History, Pipeline
-from .settings import Settings
-from .types import (
+from rag.core.errors import RagError
+from rag.core.settings import Settings
+from rag.core.types import (
     Answer,
     DocumentInfo,
     IndexCheck,
@@ -22,6 +18,10 @@ from .types import (
     StreamEvent,
     UploadReport,
 )
+from rag.index.manifest import Manifest
+from rag.ingestion import uploads
+from rag.ingestion.writer import Progress
+from rag.pipeline import History, Pipeline
 
 
 def pipeline(settings: Settings | None = None) -> Pipeline:

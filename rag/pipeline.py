@@ -12,34 +12,24 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from .abstain import weak_evidence
-from .answering import (
-    Draft,
+from rag.answer.prompt import build_messages
+from rag.answer.steps import (
     check_question,
     condense,
-    for_model,
     generate,
     make_query,
     query_day,
     split_flagged,
-    verify_draft,
 )
-from .clock import StageClock
-from .errors import StoreError
-from .indexing import Progress, remove_from_index, reset_index, run_ingest
-from .manifest import DAY_SCHEMA, Manifest, no_index_error
-from .parts import Parts
-from .prompt import build_messages
-from .quickcheck import unchanged_ingest
-from .retrieve import Retriever
-from .scope import check_collection, resolve
-from .settings import Settings, load_settings
-from .snapshot import Snapshot
-from .store import VectorStore
-from .types import (
+from rag.components import Parts
+from rag.core.clock import StageClock
+from rag.core.errors import StoreError
+from rag.core.settings import Settings, load_settings
+from rag.core.types import (
     Answer,
     DocumentInfo,
     Done,
+    Draft,
     IndexCheck,
     IngestReport,
     Passage,
@@ -49,6 +39,16 @@ from .types import (
     StreamEvent,
     Token,
 )
+from rag.index.handle import Snapshot
+from rag.index.manifest import DAY_SCHEMA, Manifest, no_index_error
+from rag.index.vector_store import VectorStore
+from rag.ingestion.unchanged import unchanged_ingest
+from rag.ingestion.writer import Progress, remove_from_index, reset_index, run_ingest
+from rag.retrieval.retriever import Retriever
+from rag.retrieval.scope import check_collection, resolve
+from rag.verify.abstain import weak_evidence
+from rag.verify.injection import for_model
+from rag.verify.verifier import verify_draft
 
 History = Sequence[tuple[str, str]]
 
@@ -103,7 +103,7 @@ class Pipeline(Parts):
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Compare the vector store, the manifest and BM25 (fixing them with ``repair``); see ``rag.api``."""
-        from .consistency import check_index
+        from rag.ingestion.check import check_index
 
         with self.index.writing() as store:
             result = check_index(self.settings, store, self.embedder, repair)

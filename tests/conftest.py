@@ -14,7 +14,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
-from rag.settings import ModelSettings, Settings
+from rag.core.settings import ModelSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_49f197e31fd5e6ea.txt"
@@ -99,7 +99,7 @@ class ScriptedModel:
         self.replies.extend(replies)
 
     def stream(self, messages):  # type: ignore[no-untyped-def]
-        from rag.models import Delta
+        from rag.models.chat import Delta
 
         self.prompts.append(messages)
         reply = self.replies.pop(0) if self.replies else ""
@@ -118,8 +118,8 @@ def memory_store(dim: int = 384):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    from rag.settings import StoreSettings
-    from rag.store import ChromaStore
+    from rag.core.settings import StoreSettings
+    from rag.index.vector_store import ChromaStore
 
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
     name = f"mem-{uuid.uuid4().hex[:10]}"

@@ -4,8 +4,8 @@ import pytest
 from conftest import NATO, SEED
 
 from rag import ask, ask_stream
-from rag.errors import NoIndexError, QuestionError
-from rag.types import Answer, Done, Retrieved, Token
+from rag.core.errors import NoIndexError, QuestionError
+from rag.core.types import Answer, Done, Retrieved, Token
 
 MEETING = "How long did the meeting between Zelenskyy and Trump last?"
 
@@ -53,7 +53,7 @@ def test_stream_yields_passages_first_then_tokens_then_answer(seed_index):
 
 def test_every_supported_sentence_has_its_numbers_in_a_cited_passage(seed_index):
     """An invariant over real SmolLM2 answers (which often invent numbers)."""
-    from rag.cite import numbers
+    from rag.core.text import numbers
 
     def evidence(p):
         return f"{p.chunk.text} {p.chunk.title}, {p.chunk.date}"
@@ -92,7 +92,7 @@ def test_missing_index_says_how_to_build_it(settings):
 
 @pytest.mark.slow
 def test_default_model_answers_nato_with_five_percent(seed_index):
-    from rag.settings import ModelSettings
+    from rag.core.settings import ModelSettings
 
     s = seed_index.model_copy(update={"model": ModelSettings(threads=2)})
     answer = ask(NATO, s)
@@ -102,9 +102,9 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
 
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
-    from rag.answering import answer_relevance
-    from rag.parts import shared_embedder
-    from rag.types import SentenceCheck
+    from rag.components import shared_embedder
+    from rag.core.types import SentenceCheck
+    from rag.verify.verifier import answer_relevance
 
     embedder = shared_embedder(seed_index.embed)
     on = [SentenceCheck("The meeting lasted 50 minutes.", (1,), True)]
@@ -119,7 +119,7 @@ def test_answer_relevance_uses_the_real_embedder(seed_index):
 
 
 def test_follow_up_is_rewritten_before_retrieval(seed_index):
-    from rag.answering import condense
+    from rag.answer.steps import condense
     from rag.pipeline import Pipeline
 
     history = [("How many people were killed in Dnipro?", "17 people were killed in Dnipro [1].")]

@@ -10,10 +10,10 @@ import pytest
 from conftest import free_port, make_settings
 
 from rag import ask, ingest
-from rag.bundled import BUNDLED, BundledGGUF, bundled_gguf_path, check_gguf
-from rag.errors import ModelFileError, ModelServerError, StoreError
-from rag.models import make_model
-from rag.settings import ModelSettings, StoreSettings
+from rag.core.errors import ModelFileError, ModelServerError, StoreError
+from rag.core.settings import ModelSettings, StoreSettings
+from rag.models.bundled import BUNDLED, BundledGGUF, bundled_gguf_path, check_gguf
+from rag.models.chat import make_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -174,7 +174,7 @@ def test_context_overflow_says_the_fix_and_the_process_survives(seed_index):
 
 
 def test_stopping_a_stream_early_is_safe(seed_index):
-    from rag.parts import shared_model as model_for
+    from rag.components import shared_model as model_for
 
     stream = model_for(seed_index.model).stream([{"role": "user", "content": "Count from 1 to 50."}])
     assert next(stream).text
@@ -200,7 +200,7 @@ def test_auto_threads_count_only_other_processes(monkeypatch):
     """Pure logic: the cores left = cores - CPU used by others over the sample (ours subtracted)."""
     import psutil
 
-    from rag import models
+    from rag.models.chat import chat as models
 
     def sample(busy: float, own: float) -> None:
         ticks = {"busy": iter([100.0, 100.0 + busy]), "own": iter([5.0, 5.0 + own])}
@@ -223,7 +223,7 @@ def test_auto_threads_leave_a_core_busy_elsewhere_alone():
     """Real: with a child process spinning on one core, auto never takes every core."""
     import psutil
 
-    from rag.models import model_threads
+    from rag.models.chat import model_threads
 
     cores = len(psutil.Process().cpu_affinity())
     spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])

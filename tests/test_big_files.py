@@ -88,10 +88,10 @@ def test_a_2_mb_single_line_is_ingested(tmp_path):
 CHUNK_20MB = """
 import resource, sys, time
 from pathlib import Path
-from rag.manifest import Manifest
-from rag.parts import shared_embedder
-from rag.planning import Plan, plan_file
-from rag.settings import ChunkSettings, EmbedSettings, Settings
+from rag.index.manifest import Manifest
+from rag.components import shared_embedder
+from rag.ingestion.plan import Plan, plan_file
+from rag.core.settings import ChunkSettings, EmbedSettings, Settings
 
 embedder = shared_embedder(EmbedSettings())
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -9,8 +9,8 @@ import pytest
 from conftest import NATO, ROOT, free_port, make_settings
 
 from rag import ingest
-from rag.settings import ModelSettings
-from rag.ui import launch
+from rag.core.settings import ModelSettings
+from rag.ui.app import launch
 
 pytestmark = pytest.mark.browser
 

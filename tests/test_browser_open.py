@@ -11,7 +11,7 @@ from summit import ANSWER_PAGE, AS_OF, PAGES, QUESTION, make_summit_pdf
 from test_browser import ARGS, CHROMIUM, SHOTS
 
 from rag import ingest
-from rag.ui import launch
+from rag.ui.app import launch
 
 pytestmark = pytest.mark.browser
 SHOWN_PAGE = """(() => {

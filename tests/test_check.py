@@ -11,7 +11,7 @@ from conftest import SEED, cli_env
 
 from rag import ingest
 from rag.api import check_index
-from rag.manifest import Manifest
+from rag.index.manifest import Manifest
 from rag.pipeline import Pipeline
 
 RAG = str(Path(sys.executable).with_name("rag"))

@@ -3,10 +3,10 @@ import itertools
 import pytest
 from conftest import SEED
 
-from rag.chunking import chunk_document, chunk_spans, paragraph_spans
-from rag.loaders import load_document
-from rag.parts import shared_embedder as embedder_for
-from rag.settings import EmbedSettings
+from rag.components import shared_embedder as embedder_for
+from rag.core.settings import EmbedSettings
+from rag.ingestion.chunking import chunk_document, chunk_spans, paragraph_spans
+from rag.ingestion.loaders import load_document
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,8 @@ def test_token_counts_need_no_torch_and_match_the_model():
     import sys
 
     code = (
-        "import sys\nfrom rag.embed import make_embedder\nfrom rag.settings import EmbedSettings\n"
+        "import sys\nfrom rag.models.embedder import make_embedder\n"
+        "from rag.core.settings import EmbedSettings\n"
         "e = make_embedder(EmbedSettings())\n"
         "n = e.count_tokens('NATO endorsed five percent of GDP by 2035.')\n"
         "print(e.name, e.dim, e.max_tokens, n, 'torch' in sys.modules)"

@@ -1,12 +1,13 @@
 """Pure logic of citations, answer-focused support and abstention, on hand-made passages."""
 
-from rag.abstain import abstain_reason, confidence
-from rag.answering import judge_for
-from rag.cite import check_answer, numbers, render, split_sentences
-from rag.question import Question
-from rag.settings import AnswerSettings
-from rag.types import Chunk, Passage, SentenceCheck
-from rag.verify import number_owners, support
+from rag.core.settings import AnswerSettings
+from rag.core.text import numbers
+from rag.core.types import Chunk, Passage, SentenceCheck
+from rag.verify.abstain import abstain_reason, confidence
+from rag.verify.citations import check_answer, render, split_sentences
+from rag.verify.question import Question
+from rag.verify.support import number_owners, support
+from rag.verify.verifier import judge_for
 
 NATO = (
     "NATO endorsed a higher defence spending goal of five percent of gross domestic product (GDP) "

@@ -108,7 +108,7 @@ class Index:
         return st.st_ino, st.st_mtime_ns
 
     def open_store(self):  # type: ignore[no-untyped-def]
-        from rag.store import make_store
+        from rag.index.vector_store import make_store
 
         return make_store(self.settings.store, self.folder, self.embedder.name, self.embedder.dim)
 
@@ -126,8 +126,8 @@ class Index:
 
 def wanted_chunks(files: list[Path], settings, embedder) -> dict[str, dict[str, list[int]]]:  # type: ignore[no-untyped-def]
     """Chunk ids and spans each file yields now, per document id (what a complete ingest commits)."""
-    from rag.manifest import Manifest
-    from rag.planning import Plan, plan_file
+    from rag.index.manifest import Manifest
+    from rag.ingestion.plan import Plan, plan_file
 
     manifest, plan = Manifest(embedder.name, embedder.dim), Plan()
     for f in files:
@@ -197,7 +197,7 @@ def check_agreement(index: Index, files: list[Path], settings, embedder) -> int:
     for c in stored:
         assert (c.doc_id, [c.start, c.end]) == spans[c.id], f"spans of {c.id} differ from the manifest"
     # No chunk lost: a document whose file is unchanged holds exactly the chunks the file yields now.
-    from rag.loaders import content_hash, doc_id_for
+    from rag.ingestion.loaders import content_hash, doc_id_for
 
     by_id = {doc_id_for(f): f for f in files}
     for doc_id, entry in manifest["documents"].items():
@@ -208,8 +208,8 @@ def check_agreement(index: Index, files: list[Path], settings, embedder) -> int:
 
 
 def test_kill_ingest_at_20_points_then_recover(tmp_path: Path) -> None:
-    from rag.parts import shared_embedder
-    from rag.settings import EmbedSettings, Settings
+    from rag.components import shared_embedder
+    from rag.core.settings import EmbedSettings, Settings
 
     rng = random.Random(8)
     index_dir = tmp_path / "index"

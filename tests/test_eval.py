@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_settings
 
-from rag.errors import RagError
+from rag.core.errors import RagError
 from rag.evaluate import evaluate
 from rag.evaluate.data import load_corpus, load_questions
 

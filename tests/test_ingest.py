@@ -7,8 +7,8 @@ import pytest
 from conftest import SEED, cli_env
 
 from rag import ingest, list_documents, remove_document
-from rag.errors import EmbedderMismatchError
-from rag.manifest import Manifest
+from rag.core.errors import EmbedderMismatchError
+from rag.index.manifest import Manifest
 
 
 def test_ingest_folder_all_formats(corpus, settings):
@@ -32,7 +32,8 @@ def test_unchanged_reingest_loads_neither_chroma_nor_torch(corpus, settings):
     """A re-ingest that finds nothing changed answers from the manifest and the files' hashes."""
     first = ingest([corpus], settings, show_bar=False)
     code = (
-        "import sys; from pathlib import Path; from rag import ingest; from rag.settings import Settings; "
+        "import sys; from pathlib import Path; from rag import ingest; "
+        "from rag.core.settings import Settings; "
         f"r = ingest([Path({str(corpus)!r})], Settings(index_dir=Path({str(settings.index_dir)!r})), "
         "show_bar=False); "
         "print(r.chunks_skipped, r.chunks_embedded, 'chromadb' in sys.modules, 'torch' in sys.modules)"
@@ -125,7 +126,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(corpus, settings):
 
 
 def test_damaged_manifest_says_how_to_rebuild(corpus, settings):
-    from rag.errors import RagError
+    from rag.core.errors import RagError
 
     ingest([corpus], settings, show_bar=False)
     (settings.index_dir / "manifest.json").write_text("{not json")
@@ -150,8 +151,8 @@ def test_a_copied_index_answers_from_its_new_place(corpus, settings, tmp_path):
 
 
 def test_second_writer_is_refused_while_the_index_is_locked(corpus, settings):
-    from rag.errors import RagError
-    from rag.indexing import index_lock
+    from rag.core.errors import RagError
+    from rag.ingestion.writer import index_lock
 
     with (
         index_lock(settings.index_dir),
@@ -163,9 +164,9 @@ def test_second_writer_is_refused_while_the_index_is_locked(corpus, settings):
 
 
 def test_huge_file_is_skipped_with_the_reason(corpus, settings, monkeypatch):
-    import rag.planning
+    import rag.ingestion.plan
 
-    monkeypatch.setattr(rag.planning, "MAX_FILE_BYTES", 2000)
+    monkeypatch.setattr(rag.ingestion.plan, "MAX_FILE_BYTES", 2000)
     report = ingest([corpus], settings, show_bar=False)
     reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
     assert "larger than" in reasons[SEED.name]
@@ -173,8 +174,8 @@ def test_huge_file_is_skipped_with_the_reason(corpus, settings, monkeypatch):
 
 
 def test_every_stored_chunk_fits_the_embedder_window(tmp_path, settings):
+    from rag.core.settings import ChunkSettings
     from rag.pipeline import Pipeline
-    from rag.settings import ChunkSettings
 
     long = " ".join(f"Sentence {i} is about the harbour, its ferries and {i} boats." for i in range(120))
     (tmp_path / "long.txt").write_text(long)
@@ -191,7 +192,7 @@ def test_every_stored_chunk_fits_the_embedder_window(tmp_path, settings):
 def test_bad_chunk_settings_say_the_fix():
     from pydantic import ValidationError
 
-    from rag.settings import ChunkSettings
+    from rag.core.settings import ChunkSettings
 
     with pytest.raises(ValidationError, match="RAG_CHUNK__OVERLAP_TOKENS"):
         ChunkSettings(max_tokens=64, overlap_tokens=40)
@@ -210,8 +211,8 @@ def test_a_parser_crash_skips_only_that_file(corpus, settings):
 
 def test_opening_the_index_with_a_users_own_embedder_is_refused(corpus, settings, tmp_path):
     """A model folder given by path gets its own identity; the index built with the bundled one refuses it."""
-    from rag.bundled import embedder_path
-    from rag.settings import EmbedSettings
+    from rag.core.settings import EmbedSettings
+    from rag.models.bundled import embedder_path
 
     ingest([corpus], settings, show_bar=False)
     own = tmp_path / "my-minilm"
@@ -240,7 +241,7 @@ def test_file_spans_point_at_the_text_in_the_source_file(corpus, settings):
 
 
 def test_text_over_the_size_limit_is_refused_with_the_setting_to_raise(corpus, settings):
-    from rag.settings import ChunkSettings
+    from rag.core.settings import ChunkSettings
 
     small = settings.model_copy(update={"chunk": ChunkSettings(max_text_mb=0.002)})  # the seed is ~4 KB
     report = ingest([corpus], small, show_bar=False)
@@ -252,16 +253,16 @@ def test_text_over_the_size_limit_is_refused_with_the_setting_to_raise(corpus, s
 
 def test_a_chunker_crash_skips_only_that_file(corpus, settings, monkeypatch):
     """Any exception while chunking one file is that file's problem line; the run goes on."""
-    import rag.planning
+    import rag.ingestion.plan
 
-    real = rag.planning.chunk_spans
+    real = rag.ingestion.plan.chunk_spans
 
     def chunker(text, *args, **kwargs):  # type: ignore[no-untyped-def]
         if "TRIGGER" in text:
             raise TimeoutError("regex match timed out")  # what nltk's guard raised on a 20 MB line
         return real(text, *args, **kwargs)
 
-    monkeypatch.setattr(rag.planning, "chunk_spans", chunker)
+    monkeypatch.setattr(rag.ingestion.plan, "chunk_spans", chunker)
     (corpus / "trigger.txt").write_text("This file makes the chunker fail: TRIGGER.")
     report = ingest([corpus], settings, show_bar=False)
     reasons = {p.path.split("/")[-1]: p.reason for p in report.problems}
@@ -295,7 +296,7 @@ def _stored_vs_committed(settings):
 
 def test_a_crash_between_span_updates_and_the_commit_is_undone(corpus, settings, monkeypatch, tmp_path):
     """Moved chunks get new spans in Chroma before the commit; a crash there must not leave them."""
-    import rag.indexing
+    import rag.ingestion.writer
     from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
@@ -305,7 +306,7 @@ def test_a_crash_between_span_updates_and_the_commit_is_undone(corpus, settings,
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt  # the process dies after writing vectors and spans, before the commit
 
-    monkeypatch.setattr(rag.indexing, "commit", crash)
+    monkeypatch.setattr(rag.ingestion.writer, "commit", crash)
     with pytest.raises(KeyboardInterrupt):
         Pipeline(settings).ingest([corpus], show_bar=False)
     monkeypatch.undo()
@@ -318,7 +319,7 @@ def test_a_crash_between_span_updates_and_the_commit_is_undone(corpus, settings,
 
 
 def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings, monkeypatch):
-    import rag.indexing
+    import rag.ingestion.writer
     from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
@@ -326,7 +327,7 @@ def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rag.indexing, "remove_versions", crash)  # dies after the store was cleared
+    monkeypatch.setattr(rag.ingestion.writer, "remove_versions", crash)  # dies after the store was cleared
     with pytest.raises(KeyboardInterrupt):
         Pipeline(settings).ingest([corpus], show_bar=False, rebuild=True)
     monkeypatch.undo()

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from conftest import FARM, LIGHTHOUSE, SEED
 
-from rag.loaders import LoadError, load_document
+from rag.ingestion.loaders import LoadError, load_document
 
 
 def load(path: Path):

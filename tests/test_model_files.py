@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import cli_env
 
-from rag.bundled import BUNDLED, package_file
-from rag.errors import ModelFileError
-from rag.models import make_model
-from rag.settings import ModelSettings
+from rag.core.errors import ModelFileError
+from rag.core.settings import ModelSettings
+from rag.models.bundled import BUNDLED, package_file
+from rag.models.chat import make_model
 
 RAG = str(Path(sys.executable).with_name("rag"))
 
@@ -69,7 +69,7 @@ def test_a_file_llama_cpp_refuses_is_reported_with_the_fix(tmp_path):
 def test_the_complete_file_still_loads(smollm2):
     """Loaded in a child process: llama.cpp's teardown of a loaded model has hung pytest at exit."""
     code = (
-        "import sys; from rag.models import make_model; from rag.settings import ModelSettings;"
+        "import sys; from rag.models.chat import make_model; from rag.core.settings import ModelSettings;"
         "m = make_model(ModelSettings(backend='gguf', path=sys.argv[1], n_ctx=512)); print(m.name)"
     )
     done = subprocess.run(

@@ -14,12 +14,12 @@ from summit import ANSWER_PAGE, AS_OF, QUESTION, make_summit_pdf
 
 from rag import ingest
 from rag.api import list_documents, remove_document
-from rag.errors import RagError
-from rag.export import answer_markdown, locator
-from rag.loaders import doc_id_for
-from rag.settings import Settings, UiSettings
-from rag.types import Answer, Chunk, Citation, Passage, Scope, SentenceCheck, Timings
-from rag.ui import launch
+from rag.core.errors import RagError
+from rag.core.settings import Settings, UiSettings
+from rag.core.types import Answer, Chunk, Citation, Passage, Scope, SentenceCheck, Timings
+from rag.formats.as_markdown import answer_markdown, locator
+from rag.ingestion.loaders import doc_id_for
+from rag.ui.app import launch
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +193,7 @@ def test_the_scope_menu_takes_only_what_it_lists(summit_app, hostile):
 
 
 def test_a_scope_choice_gone_from_the_index_is_refused(summit_index):
-    from rag.ui_handlers import request_scope
+    from rag.ui.handlers import request_scope
 
     with pytest.raises(RagError, match="Search only in"):
         request_scope(summit_index, ["doc:0123456789abcdef"])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from conftest import SEED, ScriptedModel, make_settings, memory_store
 
-from rag.parts import shared_embedder
+from rag.components import shared_embedder
+from rag.core.types import Done, Retrieved, Token
 from rag.pipeline import Pipeline
-from rag.types import Done, Retrieved, Token
 
 RAG = str(Path(sys.executable).with_name("rag"))
 MEETING = "How long did the meeting between Zelenskyy and Trump last?"

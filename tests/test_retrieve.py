@@ -1,7 +1,7 @@
 from conftest import NATO
 
 from rag.pipeline import Pipeline
-from rag.retrieve import rrf
+from rag.retrieval.retriever import rrf
 
 
 def test_rrf_orders_by_summed_reciprocal_rank():
@@ -35,8 +35,8 @@ def test_dense_only_and_other_documents(seed_index):
 
 
 def test_bm25_versions_are_immutable_and_named_by_the_commit(tmp_path):
-    from rag.lexical import BM25Index, remove_versions
-    from rag.types import Chunk
+    from rag.core.types import Chunk
+    from rag.index.bm25 import BM25Index, remove_versions
 
     def chunk(i: int, text: str) -> Chunk:
         return Chunk(f"c{i}", "d", 0, len(text), text)

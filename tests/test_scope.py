@@ -14,14 +14,14 @@ from summit import ANSWER_PAGE, AS_OF, QUESTION, make_summit_pdf
 
 from rag import Scope, ask, ingest
 from rag.api import check_index, list_documents
-from rag.chroma_rows import where_filter
-from rag.lexical import BM25Index
-from rag.manifest import MANIFEST, SCHEMA, DocEntry, Manifest
-from rag.parts import shared_embedder
+from rag.components import shared_embedder
+from rag.core.settings import Settings, StoreSettings
+from rag.core.types import Chunk, ChunkFilter
+from rag.index.bm25 import BM25Index
+from rag.index.chroma_rows import where_filter
+from rag.index.manifest import MANIFEST, SCHEMA, DocEntry, Manifest
 from rag.pipeline import Pipeline
-from rag.scope import ChunkFilter, ScopeError, resolve
-from rag.settings import Settings, StoreSettings
-from rag.types import Chunk
+from rag.retrieval.scope import ScopeError, resolve
 
 MEETING = "How long did the meeting between Zelenskyy and Trump last?"
 # Unscoped, the news ranks first for this in both searches (BM25 and dense): with 2 candidates, only

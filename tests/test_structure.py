@@ -5,9 +5,10 @@ from pathlib import Path
 from conftest import FARM, LIGHTHOUSE, SEED
 from summit import ANSWER_PAGE, PAGES, make_summit_pdf
 
-from rag.chunking import chunk_document, chunk_spans
-from rag.loaders import load_document
-from rag.structure import join_pages, markdown_sections, page_of, section_of
+from rag.core.text import page_of, section_of
+from rag.ingestion.chunking import chunk_document, chunk_spans
+from rag.ingestion.loaders import load_document
+from rag.ingestion.structure import join_pages, markdown_sections
 
 
 def load(path: Path):

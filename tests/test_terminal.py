@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.terminal import plain
+from rag.formats.terminal import plain
 
 
 @pytest.mark.parametrize(

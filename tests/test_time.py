@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from conftest import ScriptedModel, make_settings, memory_store
 
-from rag.dates import question_windows
-from rag.errors import QuestionError
-from rag.parts import shared_embedder
+from rag.components import shared_embedder
+from rag.core.errors import QuestionError
+from rag.core.types import DateWindow
+from rag.index.vector_store import ChromaStore
 from rag.pipeline import Pipeline
-from rag.store import ChromaStore
-from rag.types import DateWindow
+from rag.retrieval.question_dates import question_windows
 
 FRIDAY = date(2025, 6, 6)
 STROMBOLI = """---
@@ -86,7 +86,7 @@ def volcanoes(tmp_path):
 
 
 def test_later_documents_are_not_used_and_undated_ones_are(volcanoes):
-    from rag.answering import make_query
+    from rag.answer.steps import make_query
 
     pipe, _ = volcanoes
     june = [p.chunk.path.split("/")[-1] for p in pipe.retrieve(make_query(VOLCANO, FRIDAY), 10)]
@@ -108,8 +108,8 @@ def test_the_page_from_that_week_ranks_first_and_the_prompt_knows_today(volcanoe
 
 
 def test_the_prompt_names_today_only_when_the_question_depends_on_it():
-    from rag.answering import make_query
-    from rag.prompt import build_messages
+    from rag.answer.prompt import build_messages
+    from rag.answer.steps import make_query
 
     def prompt(question: str) -> str:
         return build_messages(make_query(question, date(2025, 6, 6)), [])[-1]["content"]
@@ -154,7 +154,7 @@ def test_cli_as_of(tmp_path):
 
 
 def test_questions_about_now_need_evidence_from_then():
-    from rag.dates import asks_about_now, timely
+    from rag.retrieval.question_dates import asks_about_now, timely
 
     assert asks_about_now("Nasa has launched a new space telescope with what name?")
     assert asks_about_now("Who was recently elected?") and not asks_about_now("Which team won in New York?")
@@ -179,8 +179,8 @@ def test_an_old_page_does_not_answer_what_happened_on_monday(volcanoes):
 
 def test_the_date_filter_after_the_search_finds_what_the_filter_inside_chroma_finds(tmp_path, monkeypatch):
     """Real Chroma: the post-filter path (few later chunks) returns exactly the pre-filtered results."""
-    from rag import retrieve
-    from rag.answering import make_query
+    from rag.answer.steps import make_query
+    from rag.retrieval import retriever as retrieve
 
     docs = tmp_path / "news"
     docs.mkdir()

@@ -14,11 +14,11 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from rag.api import list_documents
-from rag.render import answer_html, link_markers, sources_html
-from rag.settings import ModelSettings, UiSettings
-from rag.types import Answer, Chunk, Citation, Passage, SentenceCheck, Timings
-from rag.ui import concurrency, exposure_warning, launch
-from rag.uploads import UploadError, safe_filename, store_upload
+from rag.core.settings import ModelSettings, UiSettings
+from rag.core.types import Answer, Chunk, Citation, Passage, SentenceCheck, Timings
+from rag.formats.as_html import answer_html, link_markers, sources_html
+from rag.ingestion.uploads import UploadError, safe_filename, store_upload
+from rag.ui.app import concurrency, exposure_warning, launch
 
 MEETING = "How long did the meeting between Zelenskyy and Trump last?"
 BAKERY = """---
@@ -278,7 +278,7 @@ def test_rag_ui_command_prints_url_and_serves_on_loopback(seed_index):
 
 
 def test_model_text_cannot_make_the_page_fetch_a_url():
-    from rag.render import link_markers
+    from rag.formats.as_html import link_markers
 
     html = link_markers("See ![x](http://198.51.100.7/?q=secret) and [site](http://x.test) [1].", 1)
     assert "![" not in html and "](" not in html
@@ -286,8 +286,8 @@ def test_model_text_cannot_make_the_page_fetch_a_url():
 
 
 def test_drawer_values_are_validated(seed_index):
-    from rag.errors import RagError
-    from rag.ui_handlers import backend_choices, request_settings
+    from rag.core.errors import RagError
+    from rag.ui.handlers import backend_choices, request_settings
 
     assert list(backend_choices(seed_index)) == ["configured"]
     for choice, k, hybrid in [

@@ -17,8 +17,8 @@ from conftest import free_port
 from gradio_client import Client
 
 from rag.api import list_documents
-from rag.settings import UiSettings
-from rag.ui import launch
+from rag.core.settings import UiSettings
+from rag.ui.app import launch
 
 MEETING = "How long did the meeting between Zelenskyy and Trump last?"
 SECRET = "sk-test-do-not-send-3f9a"
@@ -166,7 +166,7 @@ def test_every_endpoint_with_hostile_arguments_calls_no_other_server(seed_index)
 
 
 def test_only_loopback_is_served_without_a_password(seed_index):
-    from rag.ui import is_loopback, require_auth
+    from rag.ui.app import is_loopback, require_auth
 
     for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1"):
         assert is_loopback(host)

@@ -22,7 +22,7 @@ from gradio_client import Client
 from test_ui import MEETING, last_reply
 
 from rag import ingest
-from rag.settings import Settings
+from rag.core.settings import Settings
 
 pytestmark = pytest.mark.heavy
 

@@ -9,9 +9,9 @@ from gradio_client import Client
 from test_backends import start_llama_server
 from test_ui import MEETING, last_reply
 
-from rag.bundled import bundled_gguf_path
-from rag.settings import ModelSettings
-from rag.ui import launch
+from rag.core.settings import ModelSettings
+from rag.models.bundled import bundled_gguf_path
+from rag.ui.app import launch
 
 LONG = "Describe in detail everything the documents say about the meeting, who attended it and what followed."
 

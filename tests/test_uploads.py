@@ -11,8 +11,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from rag import api
-from rag.errors import RagError
-from rag.ui import launch
+from rag.core.errors import RagError
+from rag.ui.app import launch
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def test_uploads_of_a_failed_ingest_are_deleted(tmp_path):
 
 
 def test_place_upload_never_overwrites(tmp_path):
-    from rag.uploads import numbered, place_upload
+    from rag.ingestion.uploads import numbered, place_upload
 
     s = make_settings(tmp_path / "index")
     src = write(tmp_path / "in", "x.md", "one")

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..parts import shared_embedder, shared_model
-from ..settings import Settings
-from .data import Corpus, load_corpus, load_questions
-from .report import check, write_report
-from .runner import EvalConfig, OracleSystem, RagSystem, System, resolve_config, run_config
+from rag.components import shared_embedder, shared_model
+from rag.core.settings import Settings
+from rag.evaluate.data import Corpus, load_corpus, load_questions
+from rag.evaluate.report import check, write_report
+from rag.evaluate.runner import EvalConfig, OracleSystem, RagSystem, System, resolve_config, run_config
 
 DEFAULT_CORPUS = Path("seeds")
 DEFAULT_QUESTIONS = Path("eval/gold/seeds.jsonl")
@@ -39,7 +39,7 @@ def build_system(config: EvalConfig, corpus: Corpus, cache_root: Path) -> System
     """Build the system a config names, over its cached per-corpus index."""
     base = cache_root / corpus.key
     if config.pipeline == "llamaindex":
-        from .baseline import LlamaIndexBaseline
+        from rag.evaluate.baseline import LlamaIndexBaseline
 
         s = config.settings
         embedder = shared_embedder(s.embed)

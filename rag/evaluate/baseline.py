@@ -11,10 +11,10 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-from ..embed import Embedder
-from ..models import ChatModel
-from ..types import Answer, Chunk, GoldItem, Passage, Timings
-from .metrics import looks_like_refusal
+from rag.core.types import Answer, Chunk, GoldItem, Passage, Timings
+from rag.evaluate.metrics import looks_like_refusal
+from rag.models.chat import ChatModel
+from rag.models.embedder import Embedder
 
 
 def _adapters(embedder: Embedder, model: ChatModel, n_ctx: int, max_tokens: int) -> tuple[Any, Any]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import RagError
-from . import DEFAULT_CONFIGS, DEFAULT_CORPUS, DEFAULT_QUESTIONS, evaluate, latest_report
-from .runner import PRESETS
+from rag.core.errors import RagError
+from rag.evaluate import DEFAULT_CONFIGS, DEFAULT_CORPUS, DEFAULT_QUESTIONS, evaluate, latest_report
+from rag.evaluate.runner import PRESETS
 
 
 @click.command("eval")

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RagError
-from ..indexing import find_files
-from ..types import GoldItem
+from rag.core.errors import RagError
+from rag.core.types import GoldItem
+from rag.ingestion.writer import find_files
 
 
 def _records(path: Path) -> list[tuple[int, dict[str, object]]]:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .summary import ANSWER, CHECKER, HONEST, LATENCY, RETRIEVAL, summarize_config
+from rag.evaluate.summary import ANSWER, CHECKER, HONEST, LATENCY, RETRIEVAL, summarize_config
 
 HEADLINE = (*HONEST, "hit@3", "mrr@10", "contains", "cite_recall")
 

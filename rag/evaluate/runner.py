@@ -11,12 +11,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from ..errors import RagError
-from ..pipeline import Pipeline
-from ..settings import Settings
-from ..types import Answer, Chunk, Done, GoldItem, Passage
-from . import metrics as m
-from .data import Corpus
+from rag.core.errors import RagError
+from rag.core.settings import Settings
+from rag.core.types import Answer, Chunk, Done, GoldItem, Passage
+from rag.evaluate import metrics as m
+from rag.evaluate.data import Corpus
+from rag.pipeline import Pipeline
 
 PipelineKind = Literal["rag", "llamaindex", "oracle"]
 
@@ -101,7 +101,7 @@ class RagSystem:
 
     def ranking(self, question: str, item: GoldItem, k: int = 10) -> list[Passage]:
         """Return the top-k passages as ask() retrieves them (as of the question's date)."""
-        from ..answering import make_query, query_day
+        from rag.answer.steps import make_query, query_day
 
         query = make_query(question, query_day(item.date or None))
         return self.pipeline.retrieve(query, top_k=k)
@@ -114,7 +114,7 @@ class OracleSystem(RagSystem):
         """Answer from the item's explanation alone (abstaining checks included)."""
         from datetime import date
 
-        from ..answering import make_query, query_day
+        from rag.answer.steps import make_query, query_day
 
         chunk = Chunk(
             f"oracle-{item.id}", "oracle", 0, len(item.explanation), item.explanation, "", "", item.date

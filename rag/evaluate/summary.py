@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from . import metrics as m
+from rag.evaluate import metrics as m
 
 RETRIEVAL = ("hit@1", "hit@3", "hit@5", "recall@5", "mrr@10")
 ANSWER = ("em", "f1", "contains")

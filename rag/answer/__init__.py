@@ -1,0 +1,1 @@
+"""One answer step by step: the prompt, the query, the draft."""

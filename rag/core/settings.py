@@ -1,0 +1,117 @@
+"""One typed settings tree: defaults, then a TOML file, then ``RAG_`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.core.setting_groups import (
+    AnswerSettings,
+    BundledModel,
+    ChunkSettings,
+    EmbedSettings,
+    ModelSettings,
+    RetrieveSettings,
+    StoreSettings,
+    UiSettings,
+)
+
+# The sections live in sections.py; callers import them from here, with the tree.
+__all__ = [
+    "AnswerSettings",
+    "BundledModel",
+    "ChunkSettings",
+    "EmbedSettings",
+    "ModelSettings",
+    "RetrieveSettings",
+    "Settings",
+    "StoreSettings",
+    "UiSettings",
+    "load_settings",
+]
+
+
+class Settings(BaseSettings):
+    """All settings of rag. Env vars: ``RAG_MODEL__BACKEND=openai``; TOML: ``rag.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    index_dir: Path = Field(Path("index"), description="Folder of the persisted index.")
+    data_dir: Path = Field(Path("data"), description="Folder for uploaded documents.")
+    embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Embedding model.")
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Vector store.")
+    retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings, description="Retrieval.")
+    model: ModelSettings = Field(default_factory=ModelSettings, description="Chat model.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer checks.")
+    ui: UiSettings = Field(default_factory=UiSettings, description="Chat UI.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order: explicit arguments, environment, then the TOML file (``RAG_CONFIG`` or rag.toml)."""
+        toml = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml))
+
+
+def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
+    """Load settings, optionally from a given TOML file; errors say which value to fix.
+
+    Args:
+        config: A TOML file whose values sit under the environment variables.
+        **overrides: Top-level fields that win over everything else.
+
+    Returns:
+        The frozen settings object.
+
+    Raises:
+        RagError: The file is missing or not TOML, or a value is invalid.
+    """
+    from rag.core.errors import RagError
+
+    path = Path(config) if config is not None else Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+    if (config is not None or "RAG_CONFIG" in os.environ) and not path.is_file():
+        raise RagError(f"Settings file {path} does not exist. Pass an existing .toml file.")
+    try:
+        with _config_file(path):
+            return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise RagError(
+            f"Invalid settings ({problems}). Fix the RAG_* environment variable or {path}."
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RagError(f"{path} is not valid TOML ({exc}). Fix the file.") from None
+
+
+@contextmanager
+def _config_file(path: Path) -> Iterator[None]:
+    """Point RAG_CONFIG at ``path`` while settings are read (the TOML source reads it)."""
+    old = os.environ.get("RAG_CONFIG")
+    os.environ["RAG_CONFIG"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("RAG_CONFIG", None)
+        else:
+            os.environ["RAG_CONFIG"] = old

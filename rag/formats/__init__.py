@@ -1,0 +1,1 @@
+"""Answers, reports and checks rendered for people and programs: JSON, Markdown, text, HTML."""

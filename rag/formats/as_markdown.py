@@ -1,0 +1,73 @@
+"""An answer as Markdown (``rag ask --markdown``, the UI's "Copy as Markdown"): sources as footnotes."""
+
+from __future__ import annotations
+
+import re
+
+from rag.core.types import Answer, Chunk, Citation, SentenceCheck
+from rag.retrieval.scope import describe
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
+
+
+def locator(chunk: Chunk) -> str:
+    """Return where a chunk is in its file: "p. 12", "§ Costs > 2024", both, or its character span."""
+    parts = [f"p. {chunk.page}"] if chunk.page else []
+    parts += [f"§ {chunk.section}"] if chunk.section else []
+    if not parts:
+        start, end = chunk.file_span
+        parts.append(f"chars {start}-{end}")
+    return ", ".join(parts)
+
+
+def _escape(text: str) -> str:
+    """Escape Markdown's inline markup in text from a document (titles, quotes)."""
+    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _sentence(s: SentenceCheck, notes: dict[int, Citation]) -> str:
+    """Return one checked sentence with footnote markers before its final stop; unsupported struck."""
+    body, end = (s.text[:-1], s.text[-1]) if s.text[-1:] in ".!?" else (s.text, ".")
+    marks = "".join(f"[^{n}]" for n in s.cited if n in notes)
+    if not s.supported and s.reason != "no claim":
+        return f"~~{body}{end}~~ *(unsupported: {s.reason})*"
+    return f"{body}{marks}{end}"
+
+
+def _footnote(c: Citation) -> str:
+    """Return the footnote of one citation: title, date, page or section, path, and the quote."""
+    ch = c.passage.chunk
+    note = " *(does not support the sentence)*" if not c.supported else ""
+    return (
+        f"[^{c.n}]: {_escape(ch.title or ch.path)} ({ch.date or 'no date'}), {locator(ch)}, "
+        f'`{ch.path.replace("`", "")}`: "{_escape(c.quote)}"{note}'
+    )
+
+
+def answer_markdown(answer: Answer) -> str:
+    """Return the answer as Markdown: the question, the checked answer, and its sources as footnotes.
+
+    Args:
+        answer: A checked answer from ``ask()``.
+
+    Returns:
+        Markdown with ``[^n]`` footnotes (title, date, page or section, path, quote) for every
+        citation; an abstention says so, with the reason.
+
+    """
+    notes: dict[int, Citation] = {}
+    for c in answer.citations if not answer.abstained else ():
+        notes.setdefault(c.n, c)
+    lines = [f"**Q:** {_escape(answer.question)}", ""]
+    if answer.abstained:
+        lines.append(f"*Not in your documents:* {answer.text} ({answer.abstain_reason})")
+    elif answer.sentences:
+        lines.append(" ".join(_sentence(s, notes) for s in answer.sentences))
+    else:
+        lines.append(answer.text)
+    scope = f"; searched only {describe(answer.scope)}" if answer.scope else ""
+    if answer.as_of or scope:
+        lines += ["", f"*As of {answer.as_of or 'today'}{scope}.*"]
+    if notes:
+        lines += ["", *(_footnote(notes[n]) for n in sorted(notes))]
+    return "\n".join(lines) + "\n"

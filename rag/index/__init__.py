@@ -1,0 +1,1 @@
+"""The index on disk: vector store with its Chroma rows, BM25, the manifest and the handle."""

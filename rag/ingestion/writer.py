@@ -1,0 +1,239 @@
+"""Crash-safe incremental indexing: journal, embed new chunks, build BM25, commit the manifest, clean up.
+
+The order of one run, under the index's write lock:
+
+1. recover from an earlier run that died (delete the orphans its journal lists);
+2. plan: read and chunk new or changed files (unchanged files cost a hash);
+3. journal the ids about to be written or deleted;
+4. write new vectors and changed spans; build a new BM25 version from exactly the committed chunks;
+5. commit: write the manifest (new generation, naming that BM25 version), atomically;
+6. delete stale vectors and old BM25 versions; remove the journal.
+
+A crash before 5 leaves the old commit intact and only orphans that step 1 removes next time; a
+crash after 5 leaves stale vectors the manifest no longer lists, which readers ignore (they only
+answer from committed ids) and step 1 removes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rag.core.errors import RagError
+from rag.core.settings import Settings
+from rag.core.types import Chunk, IngestReport
+from rag.index.bm25 import BM25Index, remove_versions
+from rag.index.manifest import MANIFEST, SCHEMA, Manifest, require_manifest
+from rag.index.vector_store import VectorStore
+from rag.ingestion import journal
+from rag.ingestion.plan import Plan, find_files, plan_file, prune
+from rag.ingestion.refresh import restamp
+from rag.models.embedder import Embedder
+
+Progress = Callable[[int, int, str], None]  # (done, total, message)
+_EMBED_BATCH = 64
+
+
+@contextmanager
+def index_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
+    """Hold the index's write lock: Chroma's PersistentClient is unsafe with several writers."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(index_dir / ".write.lock"), timeout=timeout):
+            yield
+    except Timeout:
+        raise RagError(
+            f"Another process is writing to the index at {index_dir} (ingest or remove). Wait for it "
+            "to finish and run this again."
+        ) from None
+
+
+def recover(index_dir: Path, store: VectorStore, manifest: Manifest) -> int:
+    """Undo what a crashed run left behind (under the write lock); return how many orphans were deleted.
+
+    The journal lists the ids the run meant to write, update or delete: those the manifest does not
+    hold are deleted, those it holds get back the spans it commits. A store that still holds more or
+    fewer vectors than the manifest has chunks (a damaged journal, a manifest deleted by hand) is
+    compared in full, so no vector outside the manifest survives.
+    """
+    unfinished = (index_dir / journal.JOURNAL).exists()
+    committed = manifest.chunk_ids()
+    before = store.count()
+    if unfinished:
+        listed = journal.pending(index_dir)
+        if listed is not None:
+            store.delete(sorted(listed - committed))
+            restore_metadata(store, manifest, listed & committed)
+    if store.count() != len(committed):
+        store.delete(sorted(set(store.ids()) - committed))
+    if unfinished:
+        if manifest.bm25:
+            remove_versions(index_dir, keep=manifest.bm25)
+        journal.end(index_dir)
+    return before - store.count()
+
+
+def restore_metadata(store: VectorStore, manifest: Manifest, ids: Iterable[str]) -> int:
+    """Give stored chunks the spans, title, path and date the manifest commits; return how many changed."""
+    owners = manifest.owners()
+    wanted = sorted(i for i in ids if i in owners)
+    fixed = [
+        want
+        for c in store.get(wanted)
+        if (want := manifest.documents[owners[c.id]].committed(owners[c.id], c)) != c
+    ]
+    if fixed:
+        store.update_spans(fixed)
+    return len(fixed)
+
+
+def _embed_all(
+    chunks: list[Chunk], embedder: Embedder, store: VectorStore, progress: Progress | None, show_bar: bool
+) -> None:
+    """Embed and upsert chunks in batches, with a progress bar on long runs."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=len(chunks), unit="chunk", desc="Embedding", disable=not show_bar or len(chunks) < 64
+    ) as bar:
+        for i in range(0, len(chunks), _EMBED_BATCH):
+            batch = chunks[i : i + _EMBED_BATCH]
+            store.upsert(batch, embedder.embed([c.text for c in batch]))
+            bar.update(len(batch))
+            if progress:
+                progress(bar.n, len(chunks), "embedding")
+
+
+def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: Iterable[Chunk] = ()) -> str:
+    """Build and save a BM25 version over exactly the manifest's chunks; return its folder name.
+
+    Texts come from ``fresh`` (chunks of this run, still in memory) or else from the vector store.
+    """
+    known = {c.id: c for c in fresh}
+    wanted = sorted(manifest.chunk_ids())
+    known.update((c.id, c) for c in store.get([i for i in wanted if i not in known]))
+    lost = len(wanted) - len(known.keys() & set(wanted))
+    if lost:
+        raise RagError(
+            f"The vector store lacks {lost} of the {len(wanted)} chunks the index lists (was it emptied, "
+            "or is another collection or server configured?). Run `rag check --repair` to re-embed "
+            "them, or rebuild: rag ingest --rebuild PATH..."
+        )
+    return BM25Index.build([known[i] for i in wanted]).save(index_dir)
+
+
+def commit(
+    index_dir: Path, store: VectorStore, manifest: Manifest, stale: list[str], fresh: list[Chunk]
+) -> int:
+    """Build BM25, write the manifest (the commit point), delete stale vectors; return the generation."""
+    manifest.bm25 = build_bm25(index_dir, store, manifest, fresh)
+    manifest.save(index_dir)
+    if stale:
+        store.delete(stale)
+    remove_versions(index_dir, keep=manifest.bm25)
+    journal.end(index_dir)
+    return manifest.generation
+
+
+def run_ingest(
+    paths: Iterable[Path],
+    settings: Settings,
+    embedder: Embedder,
+    store: VectorStore,
+    prune_missing: bool = False,
+    progress: Progress | None = None,
+    show_bar: bool = True,
+    collection: str | None = None,
+) -> IngestReport:
+    """Bring the index up to date with the given files and folders.
+
+    Args:
+        paths: Files and folders (searched recursively) to ingest.
+        settings: Chunking and index settings.
+        embedder: Embeds new chunks.
+        store: Receives vectors; stale chunks are deleted from it.
+        prune_missing: Also remove documents whose files no longer exist.
+        progress: Called with (done, total, message) as work proceeds.
+        show_bar: Show a tqdm progress bar on stderr.
+        collection: Put the files in this collection (None: documents keep theirs).
+
+    Returns:
+        Counts of what was seen, embedded, skipped and removed, and problems per file.
+
+    """
+    started = time.perf_counter()
+    index_dir = settings.index_dir
+    with index_lock(index_dir):
+        manifest = Manifest.load(index_dir) or Manifest(embedder.name, embedder.dim)
+        manifest.check_embedder(embedder.name, embedder.dim, index_dir)
+        recover(index_dir, store, manifest)
+        files, problems = find_files(paths)
+        plan = Plan(problems=problems)
+        for n, path in enumerate(files, 1):
+            plan_file(path, settings, embedder, manifest, plan, collection=collection)
+            if progress:
+                progress(n, len(files), f"reading {path.name}")
+        removed_docs = prune(manifest, plan) if prune_missing else 0
+        apply(index_dir, store, embedder, manifest, plan, progress, show_bar)
+    return IngestReport(
+        documents_seen=len(files),
+        documents_changed=plan.changed_docs,
+        chunks_embedded=len(plan.to_embed),
+        chunks_skipped=plan.skipped,
+        chunks_removed=len(plan.to_delete),
+        documents_removed=removed_docs,
+        seconds=round(time.perf_counter() - started, 3),
+        problems=tuple(plan.problems),
+        generation=manifest.generation,
+    )
+
+
+def apply(
+    index_dir: Path,
+    store: VectorStore,
+    embedder: Embedder,
+    manifest: Manifest,
+    plan: Plan,
+    progress: Progress | None = None,
+    show_bar: bool = False,
+    force: bool = False,
+) -> None:
+    """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced)."""
+    if manifest.schema < SCHEMA or plan.restamp:  # older metadata, or a new collection: rewrite, no embedding
+        restamp(manifest, store, plan)
+    if not (force or plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
+        return
+    journal.begin(index_dir, [c.id for c in plan.to_embed + plan.to_update] + plan.to_delete)
+    _embed_all(plan.to_embed, embedder, store, progress, show_bar)
+    if plan.to_update:
+        store.update_spans(list({c.id: c for c in plan.to_update}.values()))  # Chroma refuses repeated ids
+    commit(index_dir, store, manifest, plan.to_delete, plan.to_embed)
+
+
+def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> tuple[int, int]:
+    """Remove one document's chunks (vectors, BM25, manifest); return (chunks removed, generation)."""
+    with index_lock(index_dir):
+        manifest = require_manifest(index_dir)
+        recover(index_dir, store, manifest)
+        entry = manifest.documents.pop(doc_id, None)
+        if entry is None:
+            return 0, manifest.generation
+        journal.begin(index_dir, entry.chunks)
+        return len(entry.chunks), commit(index_dir, store, manifest, list(entry.chunks), [])
+
+
+def reset_index(index_dir: Path, store: VectorStore) -> None:
+    """Empty the index (vectors, BM25, manifest) under the write lock, e.g. to change embedder.
+
+    The manifest goes first: a crash after it leaves vectors no manifest lists, which the next run's
+    ``recover`` deletes; the other order could leave a manifest listing vectors that are gone.
+    """
+    with index_lock(index_dir):
+        (index_dir / MANIFEST).unlink(missing_ok=True)
+        store.clear()
+        remove_versions(index_dir, keep="")
+        journal.end(index_dir)

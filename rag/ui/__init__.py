@@ -1,0 +1,1 @@
+"""The Gradio chat page: layout, handlers and the read-only open route."""

@@ -1,0 +1,1 @@
+"""The answer checker: citations, support, injection flags and the abstention decision."""
