@@ -46,9 +46,8 @@ from rag.ingestion.unchanged import unchanged_ingest
 from rag.ingestion.writer import Progress, remove_from_index, reset_index, run_ingest
 from rag.retrieval.retriever import Retriever
 from rag.retrieval.scope import check_collection, resolve
-from rag.verify.abstain import weak_evidence
 from rag.verify.injection import for_model
-from rag.verify.verifier import verify_draft
+from rag.verify.verifier import Verifier
 
 History = Sequence[tuple[str, str]]
 
@@ -189,9 +188,10 @@ class Pipeline(Parts):
 
         """
         s, clock = self.settings, clock or StageClock()
-        weak = weak_evidence(for_model(passages), s.answer.min_dense_score)
+        with self.index.use() as (_, snap):
+            verifier = Verifier(s.answer, snap.bm25.idf, self.embedder)
         draft = Draft("")
-        if not weak:
+        if not verifier.too_weak(passages):
             model = clock.load(lambda: self.model)
             messages = build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
             clock.lap("prompt")
@@ -202,9 +202,7 @@ class Pipeline(Parts):
                     clock.first_token()
                     yield Token(piece)
             clock.lap("generate")
-        with self.index.use() as (_, snap):
-            rarity = snap.bm25.idf
-        verdict = verify_draft(query, draft, passages, s.answer, self.embedder, weak, rarity)
+        verdict = verifier.verify(query, draft, passages)
         clock.lap("check")
         asked = asked or query.text
         yield Done(

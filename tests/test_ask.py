@@ -103,19 +103,18 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
     from rag.components import shared_embedder
+    from rag.core.setting_groups import AnswerSettings
     from rag.core.types import SentenceCheck
-    from rag.verify.verifier import answer_relevance
+    from rag.verify.verifier import Verifier
 
-    embedder = shared_embedder(seed_index.embed)
+    verifier = Verifier(AnswerSettings(min_answer_relevance=0.1), embedder=shared_embedder(seed_index.embed))
     on = [SentenceCheck("The meeting lasted 50 minutes.", (1,), True)]
     off = [SentenceCheck("Two people were killed in a Russian attack on the city of Samara.", (1,), True)]
     question = "How long did the meeting between Zelenskyy and Trump last?"
-    assert answer_relevance(embedder, question, on) > 0.5
-    assert (
-        answer_relevance(embedder, "How many people died in the US strikes on Iran's nuclear sites?", off)
-        < 0.45
-    )
-    assert answer_relevance(embedder, question, [SentenceCheck("x", (), False)]) == 0.0
+    assert verifier.relevance(question, on) > 0.5
+    iran = "How many people died in the US strikes on Iran's nuclear sites?"
+    assert verifier.relevance(iran, off) < 0.45
+    assert verifier.relevance(question, [SentenceCheck("x", (), False)]) == 0.0
 
 
 def test_follow_up_is_rewritten_before_retrieval(seed_index):

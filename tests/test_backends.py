@@ -200,7 +200,7 @@ def test_auto_threads_count_only_other_processes(monkeypatch):
     """Pure logic: the cores left = cores - CPU used by others over the sample (ours subtracted)."""
     import psutil
 
-    from rag.models.chat import chat as models
+    from rag.models import chat as models
 
     def sample(busy: float, own: float) -> None:
         ticks = {"busy": iter([100.0, 100.0 + busy]), "own": iter([5.0, 5.0 + own])}

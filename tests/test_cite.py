@@ -7,7 +7,7 @@ from rag.verify.abstain import abstain_reason, confidence
 from rag.verify.citations import check_answer, render, split_sentences
 from rag.verify.question import Question
 from rag.verify.support import number_owners, support
-from rag.verify.verifier import judge_for
+from rag.verify.verifier import Verifier
 
 NATO = (
     "NATO endorsed a higher defence spending goal of five percent of gross domestic product (GDP) "
@@ -28,7 +28,7 @@ PASSAGES = (passage(NATO, 1), passage(DNIPRO, 2, start=500))
 
 
 def judged(reply: str, question: str, passages=PASSAGES):
-    return check_answer(reply, passages, judge_for(Question.parse(question), CFG))
+    return check_answer(reply, passages, Verifier(CFG).judge(Question.parse(question), None))
 
 
 def test_list_numbers_are_not_sentences_but_a_bare_year_is():

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from rag.core.settings import AnswerSettings
 from rag.core.types import Passage, SentenceCheck
+from rag.verify.rules import ALL
 
 
 def weak_evidence(passages: Sequence[Passage], min_dense: float) -> str:
@@ -62,6 +63,7 @@ def abstain_reason(
     cfg: AnswerSettings,
     relevance: float = 1.0,
     certainty: float | None = None,
+    rules: frozenset[str] = ALL,
 ) -> str:
     """Return why the system should abstain, or "" to answer (the rule is in the module docstring).
 
@@ -71,18 +73,19 @@ def abstain_reason(
         cfg: The thresholds.
         relevance: Best cosine similarity between the question and a supported sentence.
         certainty: The model's confidence in its answer (``confidence()``), None when unknown.
+        rules: The checker's rules in force (``rag.verify.rules``).
 
     """
-    weak = weak_evidence(passages, cfg.min_dense_score)
+    weak = weak_evidence(passages, cfg.min_dense_score) if "weak-evidence" in rules else ""
     if weak:
         return weak
     supported = [c for c in checks if c.supported]
-    if not supported:
+    if not supported and "a-supported-sentence" in rules:
         return "no sentence of the draft answer is supported by its passages"
-    if len(supported) / len(checks) < cfg.min_supported_share:
+    if checks and len(supported) / len(checks) < cfg.min_supported_share and "supported-share" in rules:
         return f"only {len(supported)} of {len(checks)} sentences supported"
-    if relevance < cfg.min_answer_relevance:
+    if relevance < cfg.min_answer_relevance and "relevant-answer" in rules:
         return f"the supported sentences do not address the question (similarity {relevance:.2f})"
-    if certainty is not None and certainty < cfg.min_confidence:
+    if certainty is not None and certainty < cfg.min_confidence and "model-sure" in rules:
         return f"the model is unsure of its answer (confidence {certainty:.2f} < {cfg.min_confidence:.2f})"
     return ""

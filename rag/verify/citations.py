@@ -15,22 +15,22 @@ _LIST_MARKER = re.compile(r"\(?\d{1,2}[.)]")
 
 
 @dataclass(frozen=True)
-class Draft:
-    """One sentence of the model's reply with the numbers it cited."""
+class CitedSentence:
+    """One sentence of the model's reply with the passage numbers it cited."""
 
     text: str
     cited: tuple[int, ...]
 
 
-def split_sentences(answer: str) -> list[Draft]:
+def split_sentences(answer: str) -> list[CitedSentence]:
     """Split a reply into sentences, attaching each [n] marker to the sentence before it."""
-    drafts: list[Draft] = []
+    drafts: list[CitedSentence] = []
     answer = answer.strip()
     for piece in (answer[a:b] for a, b in sentence_spans(answer)):
         lead = re.match(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+", piece)
         if lead and drafts:
             moved = tuple(int(n) for g in _MARKER.findall(lead.group()) for n in g.split(","))
-            drafts[-1] = Draft(drafts[-1].text, drafts[-1].cited + moved)
+            drafts[-1] = CitedSentence(drafts[-1].text, drafts[-1].cited + moved)
             piece = piece[lead.end() :]
         cited = tuple(int(n) for g in _MARKER.findall(piece) for n in g.split(","))
         text = _MARKER.sub("", piece).strip()
@@ -38,9 +38,9 @@ def split_sentences(answer: str) -> list[Draft]:
             continue
         if _LIST_MARKER.fullmatch(text):  # "1." or "2)" alone numbers a list item, it is no sentence
             if drafts and cited:
-                drafts[-1] = Draft(drafts[-1].text, drafts[-1].cited + cited)
+                drafts[-1] = CitedSentence(drafts[-1].text, drafts[-1].cited + cited)
             continue
-        drafts.append(Draft(text, cited))
+        drafts.append(CitedSentence(text, cited))
     return drafts
 
 
@@ -59,13 +59,13 @@ def best_quote(sentence: str, passage: Passage) -> tuple[str, int, int]:
 
 
 def _check_sentence(
-    draft: Draft, passages: Sequence[Passage], judge: Judge
+    draft: CitedSentence, passages: Sequence[Passage], judge: Judge, others: bool = True
 ) -> tuple[SentenceCheck, tuple[int, ...], bool]:
     """Check one sentence; return its check, the passages to cite and whether the checker chose them.
 
     The passages the model cited are tried first. When they do not support the sentence (or it has
     no marker), the other passages are tried in rank order and the first that supports it is cited
-    instead: a wrong number is corrected rather than shown as a broken citation.
+    instead (unless ``others`` is False): a wrong number is corrected rather than shown as broken.
     """
     valid = [n for n in dict.fromkeys(draft.cited) if 1 <= n <= len(passages)]
     verdicts = {n: judge(draft.text, passages[n - 1]) for n in valid}
@@ -74,7 +74,7 @@ def _check_sentence(
         dropped = [n for n in valid if n not in good]
         note = f"dropped {dropped}: they do not support it" if dropped else ""
         return SentenceCheck(draft.text, tuple(good), True, note), tuple(good), False
-    for n in (n for n in range(1, len(passages) + 1) if n not in valid):
+    for n in (n for n in range(1, len(passages) + 1) if others and n not in valid):
         if judge(draft.text, passages[n - 1])[0]:
             note = (
                 f"cited {valid} did not support it; [{n}] does" if valid else f"no marker; [{n}] supports it"
@@ -85,7 +85,7 @@ def _check_sentence(
 
 
 def check_answer(
-    reply: str, passages: Sequence[Passage], judge: Judge
+    reply: str, passages: Sequence[Passage], judge: Judge, others: bool = True
 ) -> tuple[list[SentenceCheck], list[Citation], list[int]]:
     """Check every sentence of a reply against the passages it cites.
 
@@ -93,6 +93,7 @@ def check_answer(
         reply: The model's draft with ``[n]`` markers.
         passages: The passages it was given; ``[n]`` names the n-th.
         judge: Decides whether one passage supports one sentence.
+        others: Try passages the sentence does not cite when its own do not support it.
 
     Returns:
         Per-sentence checks, the citations (valid numbers only) and the invalid numbers cited.
@@ -103,7 +104,7 @@ def check_answer(
     invalid: list[int] = []
     for draft in split_sentences(reply):
         invalid += [n for n in draft.cited if not 1 <= n <= len(passages)]
-        check, cited, chosen = _check_sentence(draft, passages, judge)
+        check, cited, chosen = _check_sentence(draft, passages, judge, others)
         checks.append(check)
         for n in cited:
             quote, qs, qe = best_quote(draft.text, passages[n - 1])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rag.core.text import digit_numbers, terms
+from rag.verify.rules import ALL
 
 # Asking for a time ("when did", "what year"), not naming one ("this week", "at a time when ...").
 _WHEN = re.compile(
@@ -42,12 +43,15 @@ class Question:
     asks_count: bool = False  # the question asks "how many" or "how much"
 
     @classmethod
-    def parse(cls, text: str, rarity: Callable[[str], float] | None = None) -> Question:
+    def parse(
+        cls, text: str, rarity: Callable[[str], float] | None = None, rules: frozenset[str] = ALL
+    ) -> Question:
         """Split off an "Options: a; b; c" line: its items are answers to pick, not words to search.
 
         Args:
             text: The question.
             rarity: How telling a term is in the index (BM25's IDF); "baggage" says more than "change".
+            rules: The checker's rules in force (``rag.verify.rules``).
         """
         found = _OPTIONS.search(text)
         choices = tuple(x.strip() for x in found.group(1).split(";") if x.strip()) if found else ()
@@ -58,7 +62,8 @@ class Question:
         # Only numbers written as digits identify the event ("won 2-1", "a 40-day boycott"); a number
         # word ("their first debate", "one of the reasons") rarely recurs in the passage that answers,
         # and neither does an age.
-        event_numbers = frozenset(digit_numbers(_AGE.sub(" ", stem)))
+        ageless = _AGE.sub(" ", stem) if "age-is-no-event-number" in rules else stem
+        event_numbers = frozenset(digit_numbers(ageless))
         return cls(stem, words, event_numbers, choices, when, weights, count)
 
     def anchored(self, found: set[str]) -> float:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from rag.core.text import numbers, sentence_spans, terms
 from rag.core.types import Passage
 from rag.verify.question import Question, key_terms, occurs
+from rag.verify.rules import ALL
 
 _AHEAD = re.compile(r"\b(?:next|tomorrow|upcoming|will|later this|coming)\b", re.I)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z'’-]*")
@@ -52,31 +53,33 @@ class Support:
         return self.ok, self.coverage, self.anchor
 
 
-def answer_content(sentence: str, question: Question) -> tuple[set[str], set[str]]:
+def answer_content(
+    sentence: str, question: Question, rules: frozenset[str] = ALL
+) -> tuple[set[str], set[str]]:
     """Return the terms and numbers that are the sentence's answer (see the module docstring)."""
     nums = numbers(sentence) - question.stem_numbers
     said = key_terms(sentence)
-    picked = picked_choices(sentence, question)
+    picked = picked_choices(sentence, question) if "names-a-choice" in rules else []
     if picked:
         chosen = max(picked, key=lambda c: len(key_terms(c)))
         return _words(chosen) - question.stem, nums & numbers(chosen)
-    names = {t for w in name_heads(sentence) for t in key_terms(w)}
+    names = {t for w in name_heads(sentence, "names-by-surname" in rules) for t in key_terms(w)}
     # Another form of a question word only echoes it: "Canada" adds nothing to "which Canadian city".
-    new = {t for t in said - question.stem if not _echoes(t, question.stem)}
+    new = {t for t in said - question.stem if not _echoes(t, question.stem, "echo-is-no-answer" in rules)}
     return (names & new) or (set() if nums else new), nums
 
 
-def name_heads(sentence: str) -> list[str]:
+def name_heads(sentence: str, surname: bool = True) -> list[str]:
     """Return the last word of each run of capitalised words: "Mark Rutte" -> "Rutte".
 
     A passage names a person by surname once introduced ("Rutte was blunt"); the given name is not
-    what must be found. Words of a date are not names.
+    what must be found. Words of a date are not names. Without ``surname``, every word of a run.
     """
     heads: list[str] = []
     run = False
     for w in _TOKEN.findall(sentence):
         capital = w[:1].isupper() and w not in _CALENDAR
-        if capital and run:
+        if capital and run and surname:
             heads[-1] = w
         elif capital:
             heads.append(w)
@@ -84,9 +87,9 @@ def name_heads(sentence: str) -> list[str]:
     return heads
 
 
-def _echoes(term: str, stem: frozenset[str]) -> bool:
-    """Return True when ``term`` is a question word in another form ("canada" for "canadian")."""
-    return occurs(term, set(stem)) or (len(term) >= 5 and any(w[:5] == term[:5] for w in stem))
+def _echoes(term: str, stem: frozenset[str], forms: bool = True) -> bool:
+    """Return True when ``term`` is a question word, or (``forms``) one in another form ("canada")."""
+    return occurs(term, set(stem)) or (forms and len(term) >= 5 and any(w[:5] == term[:5] for w in stem))
 
 
 def _words(text: str) -> set[str]:
@@ -105,11 +108,11 @@ def picked_choices(sentence: str, question: Question) -> list[str]:
     ]
 
 
-def windows(text: str) -> list[str]:
+def windows(text: str, neighbours: bool = True) -> list[str]:
     """Each sentence of a passage with its neighbours (a fact and its subject often straddle two)."""
     spans = sentence_spans(text) or [(0, len(text))]
-    last = len(spans) - 1
-    return [text[spans[max(0, i - 1)][0] : spans[min(last, i + 1)][1]] for i in range(len(spans))]
+    last, reach = len(spans) - 1, int(neighbours)
+    return [text[spans[max(0, i - reach)][0] : spans[min(last, i + reach)][1]] for i in range(len(spans))]
 
 
 def number_owners(text: str) -> dict[str, set[str]]:
@@ -151,39 +154,45 @@ def _window_support(
     answer: tuple[set[str], set[str]],
     window: str,
     question: Question,
-    coverage: float,
-    anchor: float,
+    limits: tuple[float, float],
+    rules: frozenset[str] = ALL,
 ) -> Support:
     """Judge one window of a passage against the sentence's ``answer`` (``answer_content``).
 
-    The rule is in the module docstring.
+    ``limits`` are the coverage and anchor the window needs. The rule is in the module docstring.
     """
-    content, nums = answer
+    (content, nums), (coverage, anchor) = answer, limits
     found = key_terms(window)
     covered = sum(occurs(t, found) for t in content) / len(content) if content else 1.0
     # The answer's own words do not tie the window to the question ("Arabia" is not "Arab nations").
-    anchored = question.anchored({w for w in found if not any(occurs(c, {w}) for c in content)})
+    own = content if "answer-is-no-anchor" in rules else set()
+    anchored = question.anchored({w for w in found if not any(occurs(c, {w}) for c in own)})
     missing = nums - numbers(window)
-    if missing:
+    if missing and "numbers-stated" in rules:
         return Support(False, f"numbers not in the passage: {', '.join(sorted(missing))}", covered, anchored)
-    if covered < coverage:
+    if covered < coverage and "answer-stated" in rules:
         absent = sorted(t for t in content if not occurs(t, found))
         return Support(False, f"the passage does not state: {', '.join(absent)}", covered, anchored)
-    if anchored < anchor or anchored == 0:
+    if (anchored < anchor or anchored == 0) and "about-the-question" in rules:
         return Support(False, "the passage is not about what was asked", covered, anchored)
     unnamed = question.stem_numbers - numbers(window)
-    if unnamed:  # "won 2-1", "a 40-day boycott": a stretch about that event names those numbers too
+    if unnamed and "event-numbers" in rules:
         return Support(
             False, f"the passage is not about the {', '.join(sorted(unnamed))} asked of", covered, anchored
         )
     misplaced = _misplaced_number(sentence, window, nums | (numbers(sentence) & numbers(window)))
-    if misplaced:
+    if misplaced and "number-keeps-its-words" in rules:
         return Support(False, f"in the passage, {misplaced} counts something else", covered, anchored)
     return Support(True, "", covered, anchored)
 
 
 def support(
-    sentence: str, passage: Passage, question: Question, coverage: float = 1.0, anchor: float = 0.0
+    sentence: str,
+    passage: Passage,
+    question: Question,
+    coverage: float = 1.0,
+    anchor: float = 0.0,
+    rules: frozenset[str] = ALL,
 ) -> Support:
     """Decide whether a passage states what ``sentence`` adds beyond the question.
 
@@ -193,27 +202,31 @@ def support(
         question: The parsed question.
         coverage: Share of the sentence's answer that one window must hold.
         anchor: Share of the question's words that window must hold (at least one always).
+        rules: The ids of the rules applied (``rag.verify.rules``).
 
     Returns:
         The best window's verdict.
 
     """
-    if question.choices and not picked_choices(sentence, question):
+    if question.choices and not picked_choices(sentence, question) and "names-a-choice" in rules:
         return Support(False, "it names none of the choices the question offers")
-    content, nums = answer_content(sentence, question)
-    if not content and not nums:
+    content, nums = answer_content(sentence, question, rules)
+    if not content and not nums and "adds-something" in rules:
         return Support(False, "adds nothing to the question, so it does not answer it")
-    if question.asks_count and not nums:
+    if question.asks_count and not nums and "count-needs-a-number" in rules:
         return Support(False, "the question asks how many or how much; the sentence gives no number")
     chunk = passage.chunk
     best: Support | None = None
-    for window in windows(chunk.text):
+    for window in windows(chunk.text, "neighbour-sentences" in rules):
         # The passage's title always counts; its date only when the question asks about time
         # (otherwise the publication year would vouch for any year the model writes) and the
         # stretch does not look ahead ("next week's summit" is not on the day the page came out).
-        dated = question.asks_when and not _AHEAD.search(window)
+        ahead = "look-ahead" in rules and _AHEAD.search(window)
+        dated = question.asks_when and "page-date-for-when" in rules and not ahead
         meta = f"{chunk.title}, {chunk.date or ''}" if dated else chunk.title
-        verdict = _window_support(sentence, (content, nums), f"{window}\n{meta}", question, coverage, anchor)
+        verdict = _window_support(
+            sentence, (content, nums), f"{window}\n{meta}", question, (coverage, anchor), rules
+        )
         if best is None or verdict.rank() > best.rank():
             best = verdict
     assert best is not None

@@ -1,51 +1,37 @@
-"""The answer checker."""
+"""The answer checker as one component: a draft and its passages in, a ``Verdict`` out.
+
+``Verifier(settings, rarity, embedder).verify(query, draft, passages)`` checks every sentence of the
+draft against the passages it cites (``rag.verify.support``), corrects or drops citations
+(``rag.verify.citations``) and decides whether to answer at all (``rag.verify.abstain``). The rules
+it applies are declared in ``rag.verify.rules``; pass ``rules`` to switch some off.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.core.setting_groups import AnswerSettings
 from rag.core.types import Citation, Draft, Passage, Query, SentenceCheck
 from rag.models.embedder import Embedder
 from rag.retrieval.question_dates import timely
-from rag.verify.abstain import abstain_reason, confidence
-from rag.verify.citations import ABSTAIN_TEXT, Judge, check_answer, render
+from rag.verify.abstain import abstain_reason, confidence, weak_evidence
+from rag.verify.citations import ABSTAIN_TEXT, check_answer, render
 from rag.verify.injection import FLAG, for_model
 from rag.verify.question import Question
+from rag.verify.rules import ALL
 from rag.verify.support import support
-
-
-def judge_for(question: Question, cfg: AnswerSettings, query: Query | None = None) -> Judge:
-    """Return the support test for this question; flagged or out-of-time passages support nothing.
-
-    A question that asks for a time ("what year did ...") may be answered from a page of any date.
-    """
-
-    def judge(sentence: str, passage: Passage) -> tuple[bool, str]:
-        if FLAG in passage.flags:
-            return False, "the passage gives instructions to the model; it is not evidence"
-        if (
-            query
-            and not question.asks_when
-            and not timely(passage.chunk.date, query.windows, query.as_of, query.recent)
-        ):
-            return False, f"the passage ({passage.chunk.date}) is older than the time the question asks about"
-        verdict = support(sentence, passage, question, cfg.min_answer_coverage, cfg.min_anchor)
-        return verdict.ok, verdict.reason
-
-    return judge
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the checks decided about a draft."""
+    """What the checker decided about a draft."""
 
     checks: tuple[SentenceCheck, ...]
     citations: tuple[Citation, ...]
     invalid: tuple[int, ...]
     reason: str  # why the system abstains; "" when it answers
-    confidence: float | None
+    confidence: float | None  # the model's geometric-mean token probability for its answer
 
     @property
     def text(self) -> str:
@@ -53,33 +39,94 @@ class Verdict:
         return ABSTAIN_TEXT if self.reason else render(self.checks)
 
 
-def verify_draft(
-    query: Query | str,
-    draft: Draft,
-    passages: Sequence[Passage],
-    cfg: AnswerSettings,
-    embedder: Embedder,
-    weak: str = "",
-    rarity: Callable[[str], float] | None = None,
-) -> Verdict:
-    """Check a draft against its passages and decide whether to answer (see ``rag.verify.abstain``).
+class Verifier:
+    """Checks drafts against their passages and decides when to abstain."""
 
-    ``rarity`` weighs the question's words by how telling they are in the index (BM25's IDF).
-    """
-    q = query if isinstance(query, Query) else None
-    question = Question.parse(query.text if isinstance(query, Query) else query, rarity)
-    checks, citations, invalid = check_answer(draft.text, passages, judge_for(question, cfg, q))
-    certainty = confidence(draft.logprobs)
-    relevance = answer_relevance(embedder, question.text, checks) if cfg.min_answer_relevance > 0 else 1.0
-    reason = weak or abstain_reason(checks, for_model(passages), cfg, relevance, certainty)
-    cited = () if reason else tuple(citations)
-    return Verdict(tuple(checks), cited, tuple(invalid), reason, certainty)
+    def __init__(
+        self,
+        settings: AnswerSettings,
+        rarity: Callable[[str], float] | None = None,
+        embedder: Embedder | None = None,
+        rules: Iterable[str] = ALL,
+    ) -> None:
+        """Set up the checker.
 
+        Args:
+            settings: The thresholds (``answer.*``).
+            rarity: How telling a term is in the index (BM25's IDF); None weighs every word alike.
+            embedder: Needed only when ``answer.min_answer_relevance`` is set.
+            rules: The ids of the rules to apply (default: all of ``rag.verify.rules``).
 
-def answer_relevance(embedder: Embedder, question: str, checks: Sequence[SentenceCheck]) -> float:
-    """Return the best cosine similarity between the question and a supported sentence (0 if none)."""
-    supported = [c.text for c in checks if c.supported]
-    if not supported:
-        return 0.0
-    q, *sentences = embedder.embed([question, *supported])
-    return max(sum(a * b for a, b in zip(q, v, strict=True)) for v in sentences)
+        """
+        self.settings, self.rarity, self.embedder = settings, rarity, embedder
+        self.rules = frozenset(rules)
+        unknown = self.rules - ALL
+        if unknown:
+            raise ValueError(f"unknown checker rules: {', '.join(sorted(unknown))}")
+
+    def too_weak(self, passages: Sequence[Passage]) -> str:
+        """Return why the passages are too weak to ask the model at all, or "" when they may do."""
+        if "weak-evidence" not in self.rules:
+            return ""
+        return weak_evidence(for_model(passages), self.settings.min_dense_score)
+
+    def verify(self, query: Query | str, draft: Draft, passages: Sequence[Passage]) -> Verdict:
+        """Check a draft against its passages and decide whether to answer.
+
+        Args:
+            query: The question (with its as-of day and the dates it names), or its bare text.
+            draft: The model's reply with ``[n]`` markers (empty when the model was not asked).
+            passages: The passages the draft was written from, numbered from 1; flagged ones last.
+
+        Returns:
+            The per-sentence checks, the citations kept and, when it abstains, the reason.
+
+        """
+        q = query if isinstance(query, Query) else None
+        question = Question.parse(q.text if q else str(query), self.rarity, self.rules)
+        others = "other-passages-may-support" in self.rules
+        checks, citations, invalid = check_answer(draft.text, passages, self.judge(question, q), others)
+        certainty = confidence(draft.logprobs)
+        relevance = self.relevance(question.text, checks)
+        reason = self.too_weak(passages) or abstain_reason(
+            checks, for_model(passages), self.settings, relevance, certainty, self.rules
+        )
+        cited = () if reason else tuple(citations)
+        return Verdict(tuple(checks), cited, tuple(invalid), reason, certainty)
+
+    def judge(self, question: Question, query: Query | None) -> Callable[[str, Passage], tuple[bool, str]]:
+        """Return the support test for this question; flagged or out-of-time passages support nothing.
+
+        A question that asks for a time ("what year did ...") may be answered from a page of any date.
+        """
+        cfg, rules = self.settings, self.rules
+
+        def judge(sentence: str, passage: Passage) -> tuple[bool, str]:
+            if FLAG in passage.flags and "instructions-are-not-evidence" in rules:
+                return False, "the passage gives instructions to the model; it is not evidence"
+            if (
+                query
+                and "timely" in rules
+                and not question.asks_when
+                and not timely(passage.chunk.date, query.windows, query.as_of, query.recent)
+            ):
+                return (
+                    False,
+                    f"the passage ({passage.chunk.date}) is older than the time the question asks about",
+                )
+            verdict = support(sentence, passage, question, cfg.min_answer_coverage, cfg.min_anchor, rules)
+            return verdict.ok, verdict.reason
+
+        return judge
+
+    def relevance(self, question: str, checks: Sequence[SentenceCheck]) -> float:
+        """Best cosine similarity between the question and a supported sentence (1 when not measured)."""
+        if self.settings.min_answer_relevance <= 0 or "relevant-answer" not in self.rules:
+            return 1.0
+        if self.embedder is None:
+            raise ValueError("answer.min_answer_relevance needs an embedder: Verifier(..., embedder=...)")
+        supported = [c.text for c in checks if c.supported]
+        if not supported:
+            return 0.0
+        q, *sentences = self.embedder.embed([question, *supported])
+        return max(sum(a * b for a, b in zip(q, v, strict=True)) for v in sentences)
