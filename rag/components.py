@@ -39,7 +39,7 @@ def shared_handle(store: StoreSettings, index_dir: Path, name: str, dim: int) ->
         return _HANDLES[key]
 
 
-class Parts:
+class Components:
     """The parts one pipeline uses (embedder, chat model, index handle), each loaded on first use."""
 
     def __init__(

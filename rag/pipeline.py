@@ -14,14 +14,14 @@ from pathlib import Path
 
 from rag.answer.prompt import build_messages
 from rag.answer.steps import (
-    check_question,
     condense,
     generate,
     make_query,
     query_day,
     split_flagged,
+    validate_question,
 )
-from rag.components import Parts
+from rag.components import Components
 from rag.core.clock import StageClock
 from rag.core.errors import StoreError
 from rag.core.settings import Settings, load_settings
@@ -52,7 +52,7 @@ from rag.verify.verifier import Verifier
 History = Sequence[tuple[str, str]]
 
 
-class Pipeline(Parts):
+class Pipeline(Components):
     """Answers questions from an index and keeps it up to date."""
 
     @classmethod
@@ -102,10 +102,10 @@ class Pipeline(Parts):
 
     def check(self, repair: bool = False) -> IndexCheck:
         """Compare the vector store, the manifest and BM25 (fixing them with ``repair``); see ``rag.api``."""
-        from rag.ingestion.check import check_index
+        from rag.ingestion.check import inspect_index
 
         with self.index.writing() as store:
-            result = check_index(self.settings, store, self.embedder, repair)
+            result = inspect_index(self.settings, store, self.embedder, repair)
         if repair:
             self.index.committed(result.generation)
         return result
@@ -164,7 +164,7 @@ class Pipeline(Parts):
 
         """
         s = self.settings
-        q = check_question(question, s.answer.max_question_chars)
+        q = validate_question(question, s.answer.max_question_chars)
         day = query_day(as_of)
         clock = StageClock()
         self.preload_model()  # a cold start loads the model and the embedder side by side

@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,30 +91,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ScriptedModel:
-    """A chat model that replies with queued texts, for fast unit tests of the answer logic (like
-    simonw/llm's MockModel). The real-model tests stay beside these, never replaced by them."""
+def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    """Wait until ``url`` answers, failing early with the server's stderr when it exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
 
-    name = "scripted"
 
-    def __init__(self, *replies: str) -> None:
-        self.replies = list(replies)
-        self.prompts: list[list[dict[str, str]]] = []
-
-    def enqueue(self, *replies: str) -> None:
-        self.replies.extend(replies)
-
-    def stream(self, messages):  # type: ignore[no-untyped-def]
-        from rag.models.chat import Delta
-
-        self.prompts.append(messages)
-        reply = self.replies.pop(0) if self.replies else ""
-        words = reply.split(" ")
-        for i, word in enumerate(words):
-            yield Delta(word if i == 0 else f" {word}")
-        yield Delta(
-            "", prompt_tokens=sum(len(m["content"].split()) for m in messages), completion_tokens=len(words)
-        )
+@contextmanager
+def chroma_server(path: Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """Run `chroma run` on a free loopback port with its data in ``path``; stop it on exit."""
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    cmd = [str(chroma), "run", "--path", str(path), "--port", str(port), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc)
+        yield port, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def memory_store(dim: int = 384):

@@ -11,7 +11,11 @@ import hashlib
 import math
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
 
+from rag.core.types import Chunk, ChunkFilter
+from rag.index.chroma_rows import metadata_of, where_filter
 from rag.models.chat import Delta
 
 
@@ -66,3 +70,74 @@ class FakeEmbedder:
             v[int(hashlib.blake2b(word.encode(), digest_size=4).hexdigest(), 16) % self.dim] += 1.0
         norm = math.sqrt(sum(x * x for x in v)) or 1.0
         return [x / norm for x in v]
+
+
+class MemoryStore:
+    """A VectorStore in a dict: exact cosine search, Chroma's ``where`` filters evaluated in Python.
+
+    It reads the same ``where_filter`` Chroma gets, so a filter bug shows up here too.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Chunk, list[float]]] = {}
+        self.closed = False
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            self.rows[chunk.id] = (chunk, list(vector))
+
+    def update_spans(self, chunks: Sequence[Chunk]) -> None:
+        for chunk in chunks:
+            if chunk.id in self.rows:
+                old, vector = self.rows[chunk.id]
+                self.rows[chunk.id] = (replace(chunk, text=old.text), vector)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for i in ids:
+            self.rows.pop(i, None)
+
+    def query(
+        self, vector: Sequence[float], n: int, max_day: int | None = None, within: ChunkFilter | None = None
+    ) -> list[tuple[Chunk, float]]:
+        where = where_filter(max_day, within)
+        hits = [
+            (chunk, _cosine(vector, v))
+            for chunk, v in self.rows.values()
+            if _matches(metadata_of(chunk), where)
+        ]
+        return sorted(hits, key=lambda h: -h[1])[: max(n, 0)]
+
+    def get(self, ids: Sequence[str]) -> list[Chunk]:
+        return [self.rows[i][0] for i in ids if i in self.rows]
+
+    def all_chunks(self) -> list[Chunk]:
+        return [c for c, _ in self.rows.values()]
+
+    def ids(self) -> list[str]:
+        return list(self.rows)
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def clear(self) -> None:
+        self.rows.clear()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    na, nb = math.sqrt(sum(x * x for x in a)), math.sqrt(sum(x * x for x in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / ((na * nb) or 1.0)
+
+
+def _matches(meta: dict[str, Any], where: dict[str, Any] | None) -> bool:
+    """Evaluate the part of Chroma's ``where`` language rag uses: $and, $lte, $gte, $in."""
+    if not where:
+        return True
+    if "$and" in where:
+        return all(_matches(meta, w) for w in where["$and"])
+    ((key, cond),) = where.items()
+    ((op, value),) = cond.items()
+    tests = {"$lte": lambda x: x <= value, "$gte": lambda x: x >= value, "$in": lambda x: x in value}
+    return bool(tests[op](meta[key]))

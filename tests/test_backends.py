@@ -3,11 +3,10 @@
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port, make_settings
+from conftest import chroma_server, free_port, make_settings, wait_for
 
 from rag import ask, ingest
 from rag.core.errors import ModelFileError, ModelServerError, StoreError
@@ -16,19 +15,6 @@ from rag.models.bundled import BUNDLED, BundledGGUF, bundled_gguf_path, check_gg
 from rag.models.chat import make_model
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def start_llama_server(model: Path, port: int) -> subprocess.Popen[str]:
@@ -117,25 +103,7 @@ def test_openai_compatible_server_backend(seed_index):
 
 
 def test_chroma_server_backend(tmp_path, corpus):
-    port = free_port()
-    chroma = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(tmp_path / "chroma-server"),
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc)
+    with chroma_server(tmp_path / "chroma-server") as (port, proc):
         s = make_settings(tmp_path / "index").model_copy(
             update={"store": StoreSettings(backend="server", port=port)}
         )
@@ -149,9 +117,6 @@ def test_chroma_server_backend(tmp_path, corpus):
         proc.wait(10)
         with pytest.raises(StoreError, match="chroma run"):
             ask("How long did the meeting between Zelenskyy and Trump last?", s)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_unreachable_chroma_server(tmp_path, corpus):

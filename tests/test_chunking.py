@@ -14,6 +14,7 @@ def embedder():
     return embedder_for(EmbedSettings())
 
 
+@pytest.mark.fast
 def test_paragraph_spans_are_trimmed_and_exact():
     text = "  First para.\n\n\nSecond\npara.  \n \nThird."
     spans = paragraph_spans(text)

@@ -1,5 +1,7 @@
 """Pure logic of citations, answer-focused support and abstention, on hand-made passages."""
 
+import pytest
+
 from rag.core.settings import AnswerSettings
 from rag.core.text import numbers
 from rag.core.types import Chunk, Passage, SentenceCheck
@@ -8,6 +10,8 @@ from rag.verify.citations import check_answer, render, split_sentences
 from rag.verify.question import Question
 from rag.verify.support import number_owners, support
 from rag.verify.verifier import Verifier
+
+pytestmark = pytest.mark.fast
 
 NATO = (
     "NATO endorsed a higher defence spending goal of five percent of gross domestic product (GDP) "

@@ -4,6 +4,8 @@ import pytest
 
 from rag.evaluate import metrics as m
 
+pytestmark = pytest.mark.fast
+
 
 def test_normalize_is_squad_style():
     assert m.normalize("The  Hague!") == "hague"

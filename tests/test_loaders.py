@@ -6,6 +6,8 @@ from conftest import FARM, LIGHTHOUSE, SEED
 
 from rag.ingestion.loaders import LoadError, load_document
 
+pytestmark = pytest.mark.fast
+
 
 def load(path: Path):
     return load_document(path, path.read_bytes())

@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SEED, ScriptedModel, make_settings, memory_store
+from conftest import SEED, make_settings, memory_store
+from fakes import ScriptedModel
 
 from rag.components import shared_embedder
 from rag.core.types import Done, Retrieved, Token

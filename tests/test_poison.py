@@ -20,6 +20,7 @@ QUESTIONS = (
 )
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("text", "flagged"),
     [

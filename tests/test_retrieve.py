@@ -1,15 +1,18 @@
+import pytest
 from conftest import NATO
 
 from rag.pipeline import Pipeline
 from rag.retrieval.retriever import rrf
 
 
+@pytest.mark.fast
 def test_rrf_orders_by_summed_reciprocal_rank():
     fused = rrf([["a", "b", "c"], ["c", "a"]], k=60)
     assert [i for i, _ in fused] == ["a", "c", "b"]
     assert abs(fused[0][1] - (1 / 61 + 1 / 62)) < 1e-12
 
 
+@pytest.mark.fast
 def test_rrf_ties_share_a_rank():
     fused = dict(rrf([[["a", "b"], "c"]], k=60))
     assert fused["a"] == fused["b"] == 1 / 61 and fused["c"] == 1 / 63
@@ -34,6 +37,7 @@ def test_dense_only_and_other_documents(seed_index):
     assert passages[0].chunk.title == "Orchard notes" and passages[0].chunk.date == "2024-04-02"
 
 
+@pytest.mark.fast
 def test_bm25_versions_are_immutable_and_named_by_the_commit(tmp_path):
     from rag.core.types import Chunk
     from rag.index.bm25 import BM25Index, remove_versions

@@ -6,13 +6,15 @@ import math
 from datetime import date
 
 import pytest
+from fakes import FakeEmbedder
 
 from rag.answer.steps import make_query, split_flagged
 from rag.core.setting_groups import AnswerSettings
 from rag.core.types import Chunk, Draft, Passage
 from rag.verify.rules import ALL, RULES, Example, Rule
 from rag.verify.verifier import Verifier
-from tests.fakes import FakeEmbedder
+
+pytestmark = pytest.mark.fast
 
 
 def answers(example: Example, rules: frozenset[str] = ALL) -> bool:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import FARM, LIGHTHOUSE, SEED, free_port, make_settings
+from conftest import FARM, LIGHTHOUSE, SEED, chroma_server, make_settings
 from summit import ANSWER_PAGE, AS_OF, QUESTION, make_summit_pdf
 
 from rag import Scope, ask, ingest
@@ -17,6 +16,7 @@ from rag.api import check_index, list_documents
 from rag.components import shared_embedder
 from rag.core.settings import Settings, StoreSettings
 from rag.core.types import Chunk, ChunkFilter
+from rag.formats.as_json import answer_dict
 from rag.index.bm25 import BM25Index
 from rag.index.chroma_rows import where_filter
 from rag.index.manifest import MANIFEST, SCHEMA, DocEntry, Manifest
@@ -159,7 +159,7 @@ def assert_scoped_abstains_and_unscoped_answers(s: Settings) -> None:
     scoped = ask(MEETING, s, where=Scope(collections=("notes",)))
     assert scoped.abstained, scoped.text
     assert scoped.passages and {p.chunk.collection for p in scoped.passages} == {"notes"}
-    assert scoped.scope == Scope(collections=("notes",)) and scoped.to_dict()["scope"]["collections"] == [
+    assert scoped.scope == Scope(collections=("notes",)) and answer_dict(scoped)["scope"]["collections"] == [
         "notes"
     ]
     unscoped = ask(MEETING, s)
@@ -175,14 +175,7 @@ def test_a_scoped_question_abstains_where_the_unscoped_one_answers(library):
 
 
 def test_a_scoped_question_on_a_chroma_server(tmp_path):
-    from test_backends import wait_for
-
-    port = free_port()
-    chroma = Path(sys.executable).with_name("chroma")
-    cmd = [str(chroma), "run", "--path", str(tmp_path / "server"), "--port", str(port), "--host", "127.0.0.1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc)
+    with chroma_server(tmp_path / "server") as (port, _):
         s = make_settings(tmp_path / "index").model_copy(
             update={"store": StoreSettings(backend="server", port=port, collection="scoped")}
         )
@@ -193,9 +186,6 @@ def test_a_scoped_question_on_a_chroma_server(tmp_path):
         scoped = dense.retrieve(MIXED, where=Scope(collections=("notes",)))
         assert len(scoped) == 2 and {p.chunk.collection for p in scoped} == {"notes"}, "the server filters"
         assert_scoped_abstains_and_unscoped_answers(s)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 # --- collections and older indexes: metadata rewrites, never re-embedding -------------------------

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from conftest import FARM, LIGHTHOUSE, SEED
 from summit import ANSWER_PAGE, PAGES, make_summit_pdf
 
@@ -9,6 +10,8 @@ from rag.core.text import page_of, section_of
 from rag.ingestion.chunking import chunk_document, chunk_spans
 from rag.ingestion.loaders import load_document
 from rag.ingestion.structure import join_pages, markdown_sections
+
+pytestmark = pytest.mark.fast
 
 
 def load(path: Path):

@@ -4,6 +4,8 @@ import pytest
 
 from rag.formats.terminal import plain
 
+pytestmark = pytest.mark.fast
+
 
 @pytest.mark.parametrize(
     ("raw", "shown"),

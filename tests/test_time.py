@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedModel, make_settings, memory_store
+from conftest import make_settings, memory_store
+from fakes import ScriptedModel
 
 from rag.components import shared_embedder
 from rag.core.errors import QuestionError
@@ -38,6 +39,7 @@ UNDATED = "Italian volcano notes: Vulcano island gave its name to all volcanoes.
 VOLCANO = "Which Italian volcano erupted on Monday?"
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     ("question", "window"),
     [
@@ -59,6 +61,7 @@ def test_dates_in_questions_resolve_against_the_as_of_day(question, window):
     assert question_windows(question, FRIDAY) == (DateWindow(*window),)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "question",
     ["What did Theresa May say?", "What did the Sunday Times report?", "How many people were injured?"],
@@ -107,6 +110,7 @@ def test_the_page_from_that_week_ranks_first_and_the_prompt_knows_today(volcanoe
         pipe.ask(VOLCANO, as_of="last friday")
 
 
+@pytest.mark.fast
 def test_the_prompt_names_today_only_when_the_question_depends_on_it():
     from rag.answer.prompt import build_messages
     from rag.answer.steps import make_query
@@ -153,6 +157,7 @@ def test_cli_as_of(tmp_path):
     assert bad.returncode == 2 and "2025-06-06" in bad.stderr
 
 
+@pytest.mark.fast
 def test_questions_about_now_need_evidence_from_then():
     from rag.retrieval.question_dates import asks_about_now, timely
 

@@ -103,6 +103,7 @@ def test_uploads_of_a_failed_ingest_are_deleted(tmp_path):
     assert report.stored == ("kept.md",) and len(api.list_documents(s)) == 1
 
 
+@pytest.mark.fast
 def test_place_upload_never_overwrites(tmp_path):
     from rag.ingestion.uploads import numbered, place_upload
 

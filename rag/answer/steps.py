@@ -15,7 +15,7 @@ from rag.verify.injection import FLAG, flag_instructions
 from rag.verify.question import Question
 
 
-def check_question(question: str, limit: int) -> str:
+def validate_question(question: str, limit: int) -> str:
     """Return the stripped question, or raise QuestionError saying how to fix it."""
     q = question.strip()
     if not q:

@@ -13,6 +13,7 @@ from rag import api
 from rag.core.errors import RagError
 from rag.core.settings import Settings, load_settings
 from rag.core.types import Done, Retrieved, Scope, Token
+from rag.formats.as_json import answer_dict
 from rag.formats.as_markdown import answer_markdown
 from rag.formats.as_text import print_answer, print_check, print_report
 from rag.formats.terminal import plain
@@ -151,7 +152,7 @@ def ask(
                 if isinstance(event, Done) and markdown:
                     click.echo(plain(answer_markdown(event.answer)), nl=False)
                 elif isinstance(event, Done):
-                    click.echo(json.dumps(event.answer.to_dict(), indent=2, ensure_ascii=False))
+                    click.echo(json.dumps(answer_dict(event.answer), indent=2, ensure_ascii=False))
             elif isinstance(event, Retrieved):
                 click.secho(f"Found {len(event.passages)} passages. Draft: ", nl=False, dim=True, err=True)
             elif isinstance(event, Token):

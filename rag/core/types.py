@@ -176,14 +176,10 @@ class Answer:
     abstain_reason: str = ""
     invalid_citations: tuple[int, ...] = ()
     as_of: str = ""  # the day the question was asked (ISO); later documents were not used
-    confidence: float | None = None  # the verifier's score for the answer (None when abstained early)
+    # The model's geometric-mean probability for the tokens of its answer, before the first citation
+    # (None when the backend reports no token probabilities or the model was not asked).
+    confidence: float | None = None
     scope: Scope | None = None  # the documents it was asked within (None: all)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON shape printed by ``rag ask --json``."""
-        from rag.formats.as_json import answer_dict
-
-        return answer_dict(self)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from rag.core.settings import Settings
 from rag.core.types import Answer, Chunk, Done, GoldItem, Passage
 from rag.evaluate import metrics as m
 from rag.evaluate.data import Corpus
+from rag.formats.as_json import answer_dict
 from rag.pipeline import Pipeline
 
 PipelineKind = Literal["rag", "llamaindex", "oracle"]
@@ -196,7 +197,7 @@ def result_record(config: str, item: GoldItem, answer: Answer, scores: dict[str,
         "date": item.date,
         "answerable": item.answerable,
         "accepted": list(item.answers),
-        **answer.to_dict(),
+        **answer_dict(answer),
         "scores": scores,
         "timings": asdict(answer.timings),
     }

@@ -130,7 +130,7 @@ def _repair(
     return done
 
 
-def check_index(
+def inspect_index(
     settings: Settings, store: VectorStore, embedder: Embedder, repair: bool = False
 ) -> IndexCheck:
     """Report where the vector store, the manifest and BM25 disagree; with ``repair``, fix it first.

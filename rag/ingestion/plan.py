@@ -56,7 +56,7 @@ class Plan:
     to_embed: list[Chunk] = field(default_factory=list)
     to_update: list[Chunk] = field(default_factory=list)
     to_delete: list[str] = field(default_factory=list)
-    restamp: list[str] = field(default_factory=list)  # stored chunks whose metadata the manifest changed
+    to_refresh: list[str] = field(default_factory=list)  # stored chunks whose metadata the manifest changed
     skipped: int = 0
     changed_docs: int = 0
     problems: list[FileProblem] = field(default_factory=list)
@@ -111,7 +111,7 @@ def plan_file(
         if loaded is None:
             if old is not None and old.collection != name:  # unchanged file, new collection: no re-embedding
                 old.collection = name
-                plan.restamp.extend(old.chunks)
+                plan.to_refresh.extend(old.chunks)
             return
         doc, warning = loaded
         chunks = _chunks(doc, settings, embedder, name)

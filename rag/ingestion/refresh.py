@@ -39,8 +39,8 @@ def _add_structure(entry: DocEntry, stored: Sequence[Chunk]) -> bool:
     return True
 
 
-def restamp(manifest: Manifest, store: VectorStore, plan: Plan) -> None:
-    """Queue the metadata rewrites a plan needs: its ``restamp`` ids, or every chunk of an older index.
+def refresh_metadata(manifest: Manifest, store: VectorStore, plan: Plan) -> None:
+    """Queue the metadata rewrites a plan needs: its ``to_refresh`` ids, or every chunk of an older index.
 
     Args:
         manifest: The manifest about to be committed (older entries gain pages and headings here).
@@ -50,7 +50,7 @@ def restamp(manifest: Manifest, store: VectorStore, plan: Plan) -> None:
     """
     planned = {c.id for c in plan.to_update}
     upgrade = manifest.schema < SCHEMA
-    wanted = manifest.chunk_ids() if upgrade else set(plan.restamp) & manifest.chunk_ids()
+    wanted = manifest.chunk_ids() if upgrade else set(plan.to_refresh) & manifest.chunk_ids()
     stored = store.get(sorted(wanted - planned))
     owners = manifest.owners()
     if upgrade:
@@ -62,4 +62,4 @@ def restamp(manifest: Manifest, store: VectorStore, plan: Plan) -> None:
                 _add_structure(entry, by_doc[doc_id])
         manifest.schema = SCHEMA
     plan.to_update.extend(manifest.documents[owners[c.id]].committed(owners[c.id], c) for c in stored)
-    plan.restamp.clear()
+    plan.to_refresh.clear()

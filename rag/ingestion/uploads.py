@@ -13,16 +13,30 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from rag.core.errors import RagError
 from rag.core.settings import Settings
-from rag.core.types import UploadReport
+from rag.core.types import DocumentInfo, IngestReport, UploadReport
 from rag.ingestion.loaders import SUFFIXES, doc_id_for
+from rag.ingestion.writer import Progress
 
-if TYPE_CHECKING:
-    from rag.ingestion.writer import Progress
-    from rag.pipeline import Pipeline
+
+class Indexer(Protocol):
+    """What storing uploads needs from the pipeline that owns the index (``rag.pipeline.Pipeline``)."""
+
+    settings: Settings
+
+    def ingest(
+        self, paths: Iterable[str | Path], *, progress: Progress | None = None, show_bar: bool = True
+    ) -> IngestReport:
+        """Add or update documents in the index."""
+        ...
+
+    def documents(self) -> list[DocumentInfo]:
+        """Return the indexed documents."""
+        ...
+
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 MAX_NAME = 120
@@ -142,7 +156,7 @@ def upload_of(settings: Settings, doc_id: str) -> Path | None:
 
 
 def ingest_uploads(
-    pipeline: Pipeline, files: Sequence[tuple[Path, str]], progress: Progress | None = None
+    pipeline: Indexer, files: Sequence[tuple[Path, str]], progress: Progress | None = None
 ) -> UploadReport:
     """Store uploads (never overwriting), ingest them, and delete again the ones ingest could not read.
 
@@ -187,7 +201,7 @@ def ingest_uploads(
     )
 
 
-def _discard_unindexed(pipeline: Pipeline, paths: Iterable[Path]) -> set[Path]:
+def _discard_unindexed(pipeline: Indexer, paths: Iterable[Path]) -> set[Path]:
     """Delete the given uploads that are not in the index; return the deleted ones."""
     indexed = {d.doc_id for d in pipeline.documents()}
     gone = {p for p in paths if doc_id_for(p) not in indexed}

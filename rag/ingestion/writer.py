@@ -29,7 +29,7 @@ from rag.index.manifest import MANIFEST, SCHEMA, Manifest, require_manifest
 from rag.index.vector_store import VectorStore
 from rag.ingestion import journal
 from rag.ingestion.plan import Plan, find_files, plan_file, prune
-from rag.ingestion.refresh import restamp
+from rag.ingestion.refresh import refresh_metadata
 from rag.models.embedder import Embedder
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
@@ -203,8 +203,8 @@ def apply(
     force: bool = False,
 ) -> None:
     """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced)."""
-    if manifest.schema < SCHEMA or plan.restamp:  # older metadata, or a new collection: rewrite, no embedding
-        restamp(manifest, store, plan)
+    if manifest.schema < SCHEMA or plan.to_refresh:  # older metadata or a new collection: no embedding
+        refresh_metadata(manifest, store, plan)
     if not (force or plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
         return
     journal.begin(index_dir, [c.id for c in plan.to_embed + plan.to_update] + plan.to_delete)
