@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -17,9 +18,11 @@ from rag.core.types import (
     Scope,
     StreamEvent,
     UploadReport,
+    WatchEvent,
 )
 from rag.index.manifest import Manifest
 from rag.ingestion import uploads
+from rag.ingestion.watch import OnEvent, watch_folders
 from rag.ingestion.writer import Progress
 from rag.pipeline import History, Pipeline
 
@@ -37,6 +40,7 @@ def ingest(
     show_bar: bool = True,
     rebuild: bool = False,
     collection: str | None = None,
+    prune_under: Sequence[str | Path] = (),
 ) -> IngestReport:
     """Add or update documents in the index; unchanged files cost nothing.
 
@@ -50,12 +54,69 @@ def ingest(
         collection: Put these documents in a named collection, which questions can be scoped to
             (``Scope(collections=...)``); an unchanged file only has its metadata rewritten. None
             keeps each document's collection; "" takes them out of theirs.
+        prune_under: Also remove the documents at or under these paths whose files are gone.
 
     Returns:
         What was seen, embedded, skipped and removed, and each file's problem.
 
     """
-    return pipeline(settings).ingest(paths, prune, progress, show_bar, rebuild, collection)
+    under = [Path(p) for p in prune_under]
+    return pipeline(settings).ingest(paths, prune, progress, show_bar, rebuild, collection, under)
+
+
+def watch(
+    paths: Sequence[str | Path],
+    on_event: OnEvent,
+    settings: Settings | None = None,
+    stop: threading.Event | None = None,
+    settle: float = 1.0,
+) -> None:
+    """Keep the index in step with folders until ``stop`` is set; each change goes to ``on_event``.
+
+    New and changed files are ingested, deleted ones pruned, renames recognised. The folders are
+    ingested first (what changed while nothing watched, and what a killed run left unfinished).
+    Every change then goes through ``ingest``, under the index's write lock, so the index is as
+    crash-safe as with ``rag ingest``.
+
+    Args:
+        paths: Folders (followed recursively) and files.
+        on_event: Called with each ``WatchEvent`` (added, updated, removed, renamed, failed, ...).
+        settings: Settings; defaults to ``Settings()``.
+        stop: Set it to stop watching (the batch being ingested is finished first).
+        settle: Seconds a changed file must stay unchanged before it is read (a file being written
+            is not read half way).
+
+    Raises:
+        RagError: A path does not exist, or the first ingest fails (e.g. another embedder's index).
+
+    """
+    watch_folders(pipeline(settings), paths, on_event, stop, settle)
+
+
+def watch_in_background(
+    paths: Sequence[str | Path], on_event: OnEvent, settings: Settings | None = None, settle: float = 1.0
+) -> Callable[[], None]:
+    """Run ``watch`` in a daemon thread (``rag ui --watch``); return the function that stops it.
+
+    An error that ends the watch (a path gone, another embedder's index) is passed to ``on_event``
+    as an "error" event rather than raised in a thread nobody joins.
+    """
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            watch(paths, on_event, settings, stop, settle)
+        except Exception as exc:
+            on_event(WatchEvent("error", ", ".join(map(str, paths)), f"watching stopped: {exc}"))
+
+    thread = threading.Thread(target=run, name="rag-watch", daemon=True)
+    thread.start()
+
+    def stop_watching(timeout: float = 30.0) -> None:
+        stop.set()
+        thread.join(timeout)
+
+    return stop_watching
 
 
 def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:

@@ -70,20 +70,22 @@ class Pipeline(Components):
         show_bar: bool = True,
         rebuild: bool = False,
         collection: str | None = None,
+        prune_under: Sequence[Path] = (),
     ) -> IngestReport:
         """Add or update documents in the index; see ``rag.api.ingest``."""
         collection = None if collection is None else check_collection(collection)
         files = [Path(p) for p in paths]
         if not rebuild and self._fixed_store is None:
             e = self.embedder
-            quick = unchanged_ingest(files, self.settings.index_dir, (e.name, e.dim), prune, collection)
+            index_dir, named = self.settings.index_dir, (e.name, e.dim)
+            quick = unchanged_ingest(files, index_dir, named, prune, collection, prune_under)
             if quick is not None:
                 return quick
         with self.index.writing() as store:
             if rebuild:
                 reset_index(self.settings.index_dir, store)
             report = run_ingest(
-                files, self.settings, self.embedder, store, prune, progress, show_bar, collection
+                files, self.settings, self.embedder, store, prune, progress, show_bar, collection, prune_under
             )
         self.index.committed(report.generation)
         return report

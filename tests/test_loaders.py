@@ -134,7 +134,7 @@ def _blank_pdf() -> bytes:
             b"<html><head><title>T</title><script>var x = 1;</script></head><body> </body></html>",
             "in the HTML",
         ),
-        ("scanned.pdf", _blank_pdf(), "in the PDF (a scanned PDF needs OCR"),
+        ("blank.pdf", _blank_pdf(), "in the PDF (its pages are blank"),
         ("dated.txt", b"date 2024-01-02\n  \n", "after its header"),
     ],
 )

@@ -193,9 +193,25 @@ def docs(ctx: click.Context, as_json: bool) -> None:
     is_flag=True,
     help="UNSAFE: serve beyond loopback without a password (set RAG_UI__AUTH=user:password instead).",
 )
+@click.option(
+    "--watch",
+    "watch_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    metavar="PATH",
+    help="Also keep the index in step with this folder while the page runs (as rag watch); repeatable.",
+)
 @click.pass_context
-def ui(ctx: click.Context, host: str | None, port: int | None, share: bool, unsafe_no_auth: bool) -> None:
+def ui(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    share: bool,
+    unsafe_no_auth: bool,
+    watch_paths: tuple[Path, ...],
+) -> None:
     """Start the chat page (on 127.0.0.1 unless asked) and print its URL."""
+    from rag.cli.watch import print_change
     from rag.ui.app import exposure_warning, launch
 
     settings = _settings(ctx)
@@ -213,15 +229,20 @@ def ui(ctx: click.Context, host: str | None, port: int | None, share: bool, unsa
             err=True,
         )
     click.echo(f"rag UI: open {url} in your browser (Ctrl-C stops it).")
+    stop_watching = api.watch_in_background(watch_paths, print_change, settings) if watch_paths else None
     try:
         demo.block_thread()
     finally:
+        if stop_watching:
+            stop_watching()
         demo.close()
 
 
-from rag.evaluate.cli import eval_command  # noqa: E402  (registered after the group exists)
+from rag.cli.watch import watch_command  # noqa: E402  (registered after the group exists)
+from rag.evaluate.cli import eval_command  # noqa: E402
 
 main.add_command(eval_command)
+main.add_command(watch_command)
 
 
 if __name__ == "__main__":

@@ -56,6 +56,24 @@ class ChunkSettings(_Section):
         return self
 
 
+class OcrSettings(_Section):
+    """Reading PDF pages that have no text layer (scans, photos) with Tesseract OCR."""
+
+    enabled: bool = Field(
+        True,
+        description="OCR the PDF pages that have no text layer; needs Tesseract "
+        "(apt-get install tesseract-ocr tesseract-ocr-eng). Off: such pages are left out with a warning.",
+    )
+    language: str = Field(
+        "eng",
+        pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$",
+        description="Tesseract language(s), e.g. eng or eng+deu; each needs its tesseract-ocr-LANG package.",
+    )
+    dpi: int = Field(
+        300, ge=72, le=600, description="Resolution a page is rendered at for OCR; 300 suits body text."
+    )
+
+
 class StoreSettings(_Section):
     """Where the vectors live."""
 

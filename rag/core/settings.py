@@ -22,6 +22,7 @@ from rag.core.setting_groups import (
     ChunkSettings,
     EmbedSettings,
     ModelSettings,
+    OcrSettings,
     RetrieveSettings,
     StoreSettings,
     UiSettings,
@@ -34,6 +35,7 @@ __all__ = [
     "ChunkSettings",
     "EmbedSettings",
     "ModelSettings",
+    "OcrSettings",
     "RetrieveSettings",
     "Settings",
     "StoreSettings",
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="Folder for uploaded documents.")
     embed: EmbedSettings = Field(default_factory=EmbedSettings, description="Embedding model.")
     chunk: ChunkSettings = Field(default_factory=ChunkSettings, description="Chunking.")
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="OCR of scanned PDF pages.")
     store: StoreSettings = Field(default_factory=StoreSettings, description="Vector store.")
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings, description="Retrieval.")
     model: ModelSettings = Field(default_factory=ModelSettings, description="Chat model.")

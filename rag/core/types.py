@@ -25,6 +25,9 @@ class Document:
     body_offset: int = 0
     pages: tuple[tuple[int, int, int], ...] = ()  # (page number, start, end) in ``text``; () if unpaged
     sections: tuple[tuple[int, str], ...] = ()  # (start in ``text``, heading path) in order; () if none
+    # (start, end) of units kept in one chunk where they fit and never merged with a neighbour: a
+    # table, a spreadsheet row, a slide, a notebook cell, a mail message; a longer one is cut at lines.
+    blocks: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,9 @@ class Chunk:
 
     ``file_offset`` is where the document text starts in its source file (after a date header or
     front matter), so ``start + file_offset`` is the position a user finds in the file. ``page`` is
-    the PDF page holding most of the span, ``section`` the heading path ("Costs > 2024") of a
-    Markdown, HTML or .docx file; None when the format has none. ``collection`` is the name given at
+    the PDF page (or slide) holding most of the span, ``section`` the heading path ("Costs > 2024")
+    of a Markdown, HTML or .docx file, or where else it is: "Sheet1 > row 12", a mail's subject and
+    date, "cell 4" of a notebook; None when the format has none. ``collection`` is the name given at
     ingest (``rag ingest --collection``), "" for none.
     """
 
@@ -212,6 +216,22 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
         return asdict(self)
+
+
+WatchKind = Literal["watching", "added", "updated", "removed", "renamed", "failed", "error", "stopped"]
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change ``rag watch`` made to the index, or could not make: one line of its output.
+
+    ``path`` is the document's path as ``rag docs`` shows it (for "watching", the folders watched);
+    ``detail`` is its chunk count, why it failed, or a renamed file's old path.
+    """
+
+    kind: WatchKind
+    path: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)

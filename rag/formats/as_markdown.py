@@ -11,8 +11,12 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>])")
 
 
 def locator(chunk: Chunk) -> str:
-    """Return where a chunk is in its file: "p. 12", "§ Costs > 2024", both, or its character span."""
-    parts = [f"p. {chunk.page}"] if chunk.page else []
+    """Return where a chunk is in its file: "p. 12", "§ Costs > 2024", both, or its character span.
+
+    A slide deck's page is its slide, named in its section already ("§ Slide 3: Costs").
+    """
+    slides = chunk.path.lower().endswith(".pptx")
+    parts = [f"p. {chunk.page}"] if chunk.page and not (slides and chunk.section) else []
     parts += [f"§ {chunk.section}"] if chunk.section else []
     if not parts:
         start, end = chunk.file_span

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 
-from rag.core.types import Answer, IndexCheck, IngestReport
+from rag.core.types import Answer, IndexCheck, IngestReport, WatchEvent
 from rag.formats.as_markdown import locator
 from rag.formats.terminal import plain
 from rag.retrieval.scope import describe
@@ -25,6 +26,17 @@ def print_report(report: IngestReport) -> None:
             fg="yellow",
             err=True,
         )
+
+
+def watch_line(event: WatchEvent) -> str:
+    """Return one line of ``rag watch`` output: the time, what happened and to which file."""
+    detail = {
+        "watching": " (Ctrl-C stops)",
+        "renamed": f" (was {plain(event.detail)})",
+        "failed": f": {plain(event.detail)}",
+        "error": f": {plain(event.detail)}",
+    }.get(event.kind, f" ({plain(event.detail)})" if event.detail else "")
+    return f"{time.strftime('%H:%M:%S')} {event.kind:<8} {plain(event.path)}{detail}"
 
 
 CHECK_LABELS = {

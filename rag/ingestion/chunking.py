@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from rag.core.text import page_of, section_of
 from rag.core.types import Chunk, Document
@@ -119,9 +119,21 @@ def _cut(budget: _Budget, start: int, end: int) -> Iterator[Span]:
             start += 1
 
 
-def _pieces(budget: _Budget, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """Yield (start, end, bare tokens) of the sentences of a span, long ones cut further."""
-    for s, e in _sentences(budget.text, start, end):
+def _lines(text: str, start: int, end: int) -> Iterator[Span]:
+    """Yield the trimmed non-empty line spans of ``text[start:end]`` (rows of a table, lines of code)."""
+    pos = start
+    while pos < end:
+        brk = text.find("\n", pos, end)
+        stop = end if brk < 0 else brk
+        span = _trim(text, pos, stop)
+        if span:
+            yield span
+        pos = stop + 1
+
+
+def _pieces(budget: _Budget, start: int, end: int, by_line: bool = False) -> Iterator[tuple[int, int, int]]:
+    """Yield (start, end, bare tokens) of the sentences (or lines) of a span, long ones cut further."""
+    for s, e in (_lines if by_line else _sentences)(budget.text, start, end):
         n = budget.tokens(s, e)
         if n is not None and n + budget.overhead <= budget.max_tokens:
             yield s, e, n
@@ -130,9 +142,9 @@ def _pieces(budget: _Budget, start: int, end: int) -> Iterator[tuple[int, int, i
                 yield a, b, budget.tokens(a, b) or 0
 
 
-def _pack(budget: _Budget, start: int, end: int, overlap: int) -> Iterator[Span]:
+def _pack(budget: _Budget, start: int, end: int, overlap: int, by_line: bool = False) -> Iterator[Span]:
     """Pack a long paragraph's pieces greedily into chunks; each next one repeats ``overlap`` tokens."""
-    pieces = list(_pieces(budget, start, end))
+    pieces = list(_pieces(budget, start, end, by_line))
     limit = budget.max_tokens - budget.overhead
     i = 0
     while i < len(pieces):
@@ -156,17 +168,61 @@ def _pack(budget: _Budget, start: int, end: int, overlap: int) -> Iterator[Span]
         i = k
 
 
+def _block_units(budget: _Budget, paragraphs: Sequence[Span]) -> Iterator[Span]:
+    """Keep a block (a table, a row, a cell: its paragraphs) in one unit where it fits, else cut at lines."""
+    start, end = paragraphs[0][0], paragraphs[-1][1]
+    if budget.fits(start, end):
+        yield start, end
+        return
+    for p_start, p_end in paragraphs:
+        if budget.fits(p_start, p_end):
+            yield p_start, p_end
+        else:
+            yield from _pack(budget, p_start, p_end, 0, by_line=True)
+
+
+def _units(budget: _Budget, overlap: int, blocks: Sequence[Span]) -> list[tuple[int, int, bool]]:
+    """Return (start, end, in a block) of each unit: a paragraph that fits, a piece of one, or a block."""
+    ordered = sorted(b for b in blocks if 0 <= b[0] < b[1] <= len(budget.text))
+    units: list[tuple[int, int, bool]] = []
+    group: list[Span] = []  # the paragraphs of the block being read
+
+    def flush() -> None:
+        if group:
+            units.extend((s, e, True) for s, e in _block_units(budget, group))
+            group.clear()
+
+    b = 0
+    for start, end in paragraph_spans(budget.text):
+        while b < len(ordered) and ordered[b][1] <= start:
+            b += 1
+            flush()
+        if b < len(ordered) and ordered[b][0] <= start:
+            group.append((start, end))
+            continue
+        flush()
+        if budget.fits(start, end):
+            units.append((start, end, False))
+        else:
+            units.extend((s, e, False) for s, e in _pack(budget, start, end, overlap))
+    flush()
+    return units
+
+
 def chunk_spans(
     text: str,
     count_tokens: Counter,
     max_tokens: int = 200,
     min_tokens: int = 24,
     overlap: int = 24,
+    blocks: Sequence[Span] = (),
 ) -> list[Span]:
     """Return chunk spans: one per paragraph, long ones split by sentences, short ones merged.
 
     Paragraphs are the unit so an edit re-embeds only the chunks it touches; a short paragraph
-    (a heading) joins the following one so it is not retrieved on its own. The work is linear in
+    (a heading) joins the following one so it is not retrieved on its own. A block (a table, a
+    spreadsheet row, a slide, a notebook cell, a message) is one chunk where it fits, never merged
+    with a neighbour, and cut at its line breaks where it does not fit. The work is linear in
     ``len(text)``: no tokenizer call sees more than ``max_tokens * CHARS_PER_TOKEN_CAP`` characters
     (but for a paragraph's sentences, each counted once).
 
@@ -176,21 +232,18 @@ def chunk_spans(
         max_tokens: Most word-pieces per chunk as ``count_tokens`` counts them.
         min_tokens: Paragraphs below this join the next one when the result still fits.
         overlap: Tokens of a long paragraph's previous chunk repeated at the start of the next.
+        blocks: (start, end) of the document's blocks (``Document.blocks``), on paragraph bounds.
 
     """
     budget = _Budget(text, count_tokens, max_tokens)
-    units: list[Span] = []
-    for start, end in paragraph_spans(text):
-        if budget.fits(start, end):
-            units.append((start, end))
-        else:
-            units.extend(_pack(budget, start, end, overlap))
+    units = _units(budget, overlap, blocks)
     merged: list[Span] = []
     i = 0
     while i < len(units):
-        start, end = units[i]
+        start, end, in_block = units[i]
         if (
-            i + 1 < len(units)
+            not in_block
+            and i + 1 < len(units)
             and count_tokens(text[start:end]) < min_tokens
             and budget.fits(start, units[i + 1][1])
         ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,21 +12,28 @@ from rag.core.settings import Settings
 from rag.core.types import Chunk, Document, FileProblem
 from rag.index.manifest import DocEntry, Manifest
 from rag.ingestion.chunking import chunk_document, chunk_spans
-from rag.ingestion.loaders import SUFFIXES, LoadError, content_hash, doc_id_for, load_document
+from rag.ingestion.loaders import SUFFIXES, LoadError, LoadOptions, content_hash, doc_id_for, load_document
 from rag.models.embedder import Embedder
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
-def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileProblem]]:
-    """Expand folders recursively into supported files; report paths that do not exist or broken links."""
+def find_files(paths: Iterable[Path], skip: Sequence[Path] = ()) -> tuple[list[Path], list[FileProblem]]:
+    """Expand folders recursively into supported files; report paths that do not exist or broken links.
+
+    Hidden files and folders (a name starting with ".") and the folders in ``skip`` (the index's
+    own, whose .json files are not documents) are left out of a folder; a file named alone is kept.
+    """
     files: list[Path] = []
     problems: list[FileProblem] = []
+    skipped = [s.resolve() for s in skip]
     for path in paths:
         if path.is_dir():
             for p in sorted(path.rglob("*")):
-                if p.suffix.lower() not in SUFFIXES or any(
-                    part.startswith(".") for part in p.relative_to(path).parts
+                if (
+                    p.suffix.lower() not in SUFFIXES
+                    or any(part.startswith(".") for part in p.relative_to(path).parts)
+                    or (skipped and any(p.resolve().is_relative_to(s) for s in skipped))
                 ):
                     continue
                 if p.is_file():
@@ -63,7 +70,7 @@ class Plan:
 
 
 def _read(
-    path: Path, manifest: Manifest, plan: Plan, max_text_mb: float
+    path: Path, manifest: Manifest, plan: Plan, max_text_mb: float, options: LoadOptions
 ) -> tuple[Document, str | None] | None:
     """Load a new or changed file; None when it is unchanged (counted in the plan)."""
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -73,7 +80,7 @@ def _read(
     if old is not None and old.hash == content_hash(data):
         plan.skipped += len(old.chunks)
         return None
-    doc, warning = load_document(path, data)
+    doc, warning = load_document(path, data, options)
     if len(doc.text) > max_text_mb * 1e6:
         raise LoadError(
             f"its text is {len(doc.text) / 1e6:.1f} MB, over the limit of {max_text_mb:g} MB "
@@ -91,6 +98,7 @@ def plan_file(
     plan: Plan,
     absent: frozenset[str] = frozenset(),
     collection: str | None = None,
+    options: LoadOptions | None = None,
 ) -> None:
     """Compare one file with the manifest and record what must change; any failure is that file's problem.
 
@@ -102,12 +110,13 @@ def plan_file(
         plan: Receives the chunks to embed, update and delete, or the file's problem.
         absent: Chunk ids the manifest lists but the vector store lacks (re-embedded by a repair).
         collection: Put the document in this collection (None: keep its collection, "" for a new one).
+        options: How to read it (OCR, progress); default: ``settings.ocr``, no progress bar.
 
     """
     old = manifest.documents.get(doc_id_for(path))
     name = (old.collection if old else "") if collection is None else collection
     try:
-        loaded = _read(path, manifest, plan, settings.chunk.max_text_mb)
+        loaded = _read(path, manifest, plan, settings.chunk.max_text_mb, options or LoadOptions(settings.ocr))
         if loaded is None:
             if old is not None and old.collection != name:  # unchanged file, new collection: no re-embedding
                 old.collection = name
@@ -152,15 +161,25 @@ def _chunks(doc: Document, settings: Settings, embedder: Embedder, collection: s
     """Cut a document into chunks that fit the embedder's window (a longer one would be cut silently)."""
     cfg = settings.chunk
     budget = min(cfg.max_tokens, embedder.max_tokens)
-    spans = chunk_spans(
-        doc.text, embedder.count_tokens, budget, cfg.min_tokens, min(cfg.overlap_tokens, budget // 2)
-    )
+    overlap = min(cfg.overlap_tokens, budget // 2)
+    spans = chunk_spans(doc.text, embedder.count_tokens, budget, cfg.min_tokens, overlap, doc.blocks)
     return chunk_document(doc, spans, collection)
 
 
-def prune(manifest: Manifest, plan: Plan) -> int:
-    """Forget documents whose files are gone; return how many."""
-    gone = [k for k, e in manifest.documents.items() if not Path(e.path).exists()]
+def gone_documents(documents: Mapping[str, DocEntry], under: Sequence[Path] | None = None) -> list[str]:
+    """Return the ids of documents whose files are gone (only those at or under ``under``, when given)."""
+    roots = None if under is None else [str(p.resolve()) for p in under]
+    return [
+        key
+        for key, e in documents.items()
+        if (roots is None or any(e.path == r or e.path.startswith(r.rstrip(os.sep) + os.sep) for r in roots))
+        and not Path(e.path).exists()
+    ]
+
+
+def prune(manifest: Manifest, plan: Plan, under: Sequence[Path] | None = None) -> int:
+    """Forget documents whose files are gone (only at or under ``under``, when given); return how many."""
+    gone = gone_documents(manifest.documents, under)
     for key in gone:
         plan.to_delete.extend(manifest.documents.pop(key).chunks)
     return len(gone)

@@ -1,28 +1,25 @@
 """Where a span sits in its document: the PDF page and the heading path, as the loaders find them.
 
-A PDF's pages are joined into one text; each page's (number, start, end) in it is kept. Markdown,
-HTML and .docx files keep their headings as (start, "Chapter > Section") marks. A chunk's page is
-the page holding most of its text (a page number or a heading at the foot of a page joins the next
-page's first paragraph); its section is the heading path that covers most of it.
+A PDF's pages are joined into one text; each page's (number, start, end) in it is kept. Markdown
+and HTML files keep their headings as (start, "Chapter > Section") marks, and an HTML table its
+span. A chunk's page is the page holding most of its text (a page number or a heading at the foot
+of a page joins the next page's first paragraph); its section is the heading path that covers
+most of it.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
-from xml.etree import ElementTree
 
-Pages = tuple[tuple[int, int, int], ...]  # (page number from 1, start, end) in the document text
-Sections = tuple[tuple[int, str], ...]  # (start in the document text, heading path), in order
+from rag.ingestion.parsed import Blocks, Pages, Sections
+
 SEPARATOR = " > "
+CELL_SEPARATOR = " | "
 _HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _NEWLINE = re.compile(r"\r\n?|\n")  # what markdown-it counts as a line break
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_HEADING_STYLE = re.compile(r"heading\s*(\d)", re.I)
 
 
 def join_pages(texts: Sequence[str]) -> tuple[str, Pages]:
@@ -50,7 +47,7 @@ def join_pages(texts: Sequence[str]) -> tuple[str, Pages]:
     return "\n\n".join(parts), tuple(pages)
 
 
-def _path(stack: list[tuple[int, str]], level: int, title: str) -> str:
+def heading_path(stack: list[tuple[int, str]], level: int, title: str) -> str:
     """Replace headings at ``level`` or deeper with ``title``; return the path (updates ``stack``)."""
     stack[:] = [(lv, t) for lv, t in stack if lv < level] + [(level, title)]
     return SEPARATOR.join(t for _, t in stack)
@@ -80,23 +77,61 @@ def markdown_sections(text: str) -> Sections:
             continue
         title = " ".join(tokens[i + 1].content.split()).strip("# ")
         if title:
-            marks.append((line_starts[tok.map[0]], _path(stack, int(tok.tag[1]), title)))
+            marks.append((line_starts[tok.map[0]], heading_path(stack, int(tok.tag[1]), title)))
     return tuple(marks)
 
 
-def html_text(body: Any) -> tuple[str, Sections]:
-    """Return the visible text of an HTML element and the heading marks of its h1-h6 elements.
+def table_lines(rows: Sequence[Sequence[str]]) -> str:
+    """Return a table as lines, its cells joined by " | ", empty rows left out (the header stays first)."""
+    lines = (CELL_SEPARATOR.join(" ".join(cell.split()) for cell in row) for row in rows)
+    return "\n".join(line for line in lines if line.replace("|", "").strip())
+
+
+def _html_table(table: Any) -> str:
+    """Return an HTML table's caption and rows (th and td cells) as lines."""
+    rows = [
+        [cell.get_text(" ", strip=True) for cell in tr.find_all(["th", "td"], recursive=False)]
+        for tr in table.find_all("tr")
+    ]
+    caption = table.find("caption")
+    head = caption.get_text(" ", strip=True) + "\n" if caption else ""
+    return head + table_lines(rows)
+
+
+def _outer_table(string: Any) -> Any:
+    """Return the outermost <table> holding an HTML string, or None."""
+    found = None
+    for parent in string.parents:
+        if parent.name == "table":
+            found = parent
+    return found
+
+
+def html_text(body: Any) -> tuple[str, Sections, Blocks]:
+    """Return the visible text of an HTML element, the heading marks of its h1-h6 and its tables' spans.
 
     The text is what ``get_text`` gives with a newline between strings, stripped line by line,
     empty lines dropped and blank lines between; walking the strings one by one tells which
-    heading each line belongs to.
+    heading each line belongs to. A table becomes one part, a row per line with its cells joined
+    by " | " (its header first), kept in one chunk where it fits.
     """
     parts: list[str] = []
     marks: list[tuple[int, str]] = []
+    blocks: list[tuple[int, int]] = []
     stack: list[tuple[int, str]] = []
     opened: set[int] = set()
     pos = 0
     for string in body.strings:
+        table = _outer_table(string)
+        if table is not None:
+            if id(table) not in opened:
+                opened.add(id(table))
+                text = _html_table(table)
+                if text:
+                    parts.append(text)
+                    blocks.append((pos, pos + len(text)))
+                    pos += len(text) + 2
+            continue
         heading = string.find_parent(_HTML_HEADINGS)
         for line in (x.strip() for x in string.splitlines()):
             if not line:
@@ -104,52 +139,7 @@ def html_text(body: Any) -> tuple[str, Sections]:
             if heading is not None and id(heading) not in opened:
                 opened.add(id(heading))
                 title = heading.get_text(" ", strip=True)
-                marks.append((pos, _path(stack, int(heading.name[1]), title)))
+                marks.append((pos, heading_path(stack, int(heading.name[1]), title)))
             parts.append(line)
             pos += len(line) + 2
-    return "\n\n".join(parts), tuple(marks)
-
-
-def _heading_styles(styles_xml: bytes) -> dict[str, int]:
-    """Map the .docx style ids that are headings ("Heading 2", or an outline level) to their level."""
-    levels: dict[str, int] = {}
-    for style in ElementTree.fromstring(styles_xml).iter(f"{_W}style"):
-        sid = style.get(f"{_W}styleId") or ""
-        name = style.find(f"{_W}name")
-        found = _HEADING_STYLE.fullmatch((name.get(f"{_W}val") or "") if name is not None else "")
-        outline = style.find(f"{_W}pPr/{_W}outlineLvl")
-        if found:
-            levels[sid] = int(found.group(1))
-        elif outline is not None and (outline.get(f"{_W}val") or "").isdigit():
-            levels[sid] = int(outline.get(f"{_W}val") or 0) + 1
-    return levels
-
-
-def docx_sections(data: bytes, text: str) -> Sections:
-    """Return the heading marks of a .docx file, located in its extracted ``text`` in order.
-
-    Args:
-        data: The .docx file's bytes.
-        text: The text extracted from it (docx2txt's, which keeps each paragraph's characters).
-
-    """
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = set(z.namelist())
-        if "word/document.xml" not in names:
-            return ()
-        levels = _heading_styles(z.read("word/styles.xml")) if "word/styles.xml" in names else {}
-        root = ElementTree.fromstring(z.read("word/document.xml"))
-    marks: list[tuple[int, str]] = []
-    stack: list[tuple[int, str]] = []
-    pos = 0
-    for para in root.iter(f"{_W}p"):
-        style = para.find(f"{_W}pPr/{_W}pStyle")
-        level = levels.get(style.get(f"{_W}val") or "") if style is not None else None
-        if level is None:
-            continue
-        title = "".join(t.text or "" for t in para.iter(f"{_W}t")).strip()
-        at = text.find(title, pos) if title else -1
-        if at >= 0:
-            marks.append((at, _path(stack, level, " ".join(title.split()))))
-            pos = at + len(title)
-    return tuple(marks)
+    return "\n\n".join(parts), tuple(marks), tuple(blocks)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rag.core.types import IngestReport
 from rag.index.manifest import SCHEMA, Manifest
 from rag.ingestion import journal
 from rag.ingestion.loaders import content_hash, doc_id_for
-from rag.ingestion.plan import MAX_FILE_BYTES, find_files
+from rag.ingestion.plan import MAX_FILE_BYTES, find_files, gone_documents
 
 
 def unchanged_ingest(
@@ -19,6 +19,7 @@ def unchanged_ingest(
     embedder: tuple[str, int],
     prune: bool,
     collection: str | None = None,
+    prune_under: Sequence[Path] = (),
 ) -> IngestReport | None:
     """Return the report of an ingest that would change nothing, or None when it has work to do.
 
@@ -35,6 +36,7 @@ def unchanged_ingest(
         prune: Whether the ingest would also remove documents whose files are gone.
         collection: The collection the ingest puts its documents in (None keeps theirs); a document
             in another one needs its chunks' metadata rewritten.
+        prune_under: Paths under which the ingest removes documents whose files are gone.
 
     Returns:
         The report (nothing embedded or removed), or None.
@@ -50,7 +52,7 @@ def unchanged_ingest(
         or journal.pending(index_dir) != set()
     ):
         return None
-    files, problems = find_files(paths)
+    files, problems = find_files(paths, skip=[index_dir])
     if problems:
         return None
     skipped = 0
@@ -63,7 +65,8 @@ def unchanged_ingest(
         if entry.hash != content_hash(path.read_bytes()):
             return None
         skipped += len(entry.chunks)
-    if prune and any(not Path(e.path).exists() for e in manifest.documents.values()):
+    docs = manifest.documents
+    if (prune and gone_documents(docs)) or (prune_under and gone_documents(docs, prune_under)):
         return None
     return IngestReport(
         documents_seen=len(files),

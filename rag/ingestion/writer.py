@@ -17,7 +17,7 @@ answer from committed ids) and step 1 removes.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from rag.index.bm25 import BM25Index, remove_versions
 from rag.index.manifest import MANIFEST, SCHEMA, Manifest, require_manifest
 from rag.index.vector_store import VectorStore
 from rag.ingestion import journal
+from rag.ingestion.loaders import LoadOptions
 from rag.ingestion.plan import Plan, find_files, plan_file, prune
 from rag.ingestion.refresh import refresh_metadata
 from rag.models.embedder import Embedder
@@ -148,6 +149,7 @@ def run_ingest(
     progress: Progress | None = None,
     show_bar: bool = True,
     collection: str | None = None,
+    prune_under: Sequence[Path] = (),
 ) -> IngestReport:
     """Bring the index up to date with the given files and folders.
 
@@ -160,6 +162,8 @@ def run_ingest(
         progress: Called with (done, total, message) as work proceeds.
         show_bar: Show a tqdm progress bar on stderr.
         collection: Put the files in this collection (None: documents keep theirs).
+        prune_under: Remove the documents at or under these paths whose files are gone (a watched
+            folder's deleted or renamed files), in the same commit.
 
     Returns:
         Counts of what was seen, embedded, skipped and removed, and problems per file.
@@ -171,13 +175,14 @@ def run_ingest(
         manifest = Manifest.load(index_dir) or Manifest(embedder.name, embedder.dim)
         manifest.check_embedder(embedder.name, embedder.dim, index_dir)
         recover(index_dir, store, manifest)
-        files, problems = find_files(paths)
+        files, problems = find_files(paths, skip=[index_dir])
         plan = Plan(problems=problems)
+        options = LoadOptions(settings.ocr, show_bar, progress)
         for n, path in enumerate(files, 1):
-            plan_file(path, settings, embedder, manifest, plan, collection=collection)
+            plan_file(path, settings, embedder, manifest, plan, collection=collection, options=options)
             if progress:
                 progress(n, len(files), f"reading {path.name}")
-        removed_docs = prune(manifest, plan) if prune_missing else 0
+        removed_docs = prune(manifest, plan) if prune_missing else prune(manifest, plan, prune_under)
         apply(index_dir, store, embedder, manifest, plan, progress, show_bar)
     return IngestReport(
         documents_seen=len(files),
