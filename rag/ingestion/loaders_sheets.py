@@ -1,8 +1,9 @@
 """Spreadsheets: .xlsx (openpyxl) and .csv (the csv module), a row per part as "column: value" lines.
 
-The first non-empty row of a sheet is its header. Every later row is written as one "column: value"
-line per filled cell, so a number keeps its label, and is cited as "Sheet1 > row 12" (the row
-number a spreadsheet shows). A row is kept in one chunk, never merged with the next.
+A sheet's header is its fullest row near the top (a title line above it stays text). Every later
+row is written as one "column: value" line per filled cell, so a number keeps its label, and is
+cited as "Sheet1 > row 12" (the row number a spreadsheet shows). A row is kept in one chunk, never
+merged with the next.
 """
 
 from __future__ import annotations
@@ -22,18 +23,41 @@ from rag.ingestion.parsed import (
     labelled,
 )
 
+_HEADER_SEARCH = 10  # the header is looked for among this many filled rows at the top of a sheet
+
 
 def _add_rows(out: TextBuilder, rows: Iterable[Sequence[object]], where: str) -> None:
-    """Add a sheet's rows after its header (its first non-empty row); row numbers count from 1."""
+    """Add a sheet's rows after its header; row numbers count from 1, as a spreadsheet shows them.
+
+    The header is the first of the first ``_HEADER_SEARCH`` filled rows that fills the most cells:
+    a title line above a table ("Quarterly revenue") is kept as text of its own, not taken for it.
+    """
     header: list[str] | None = None
+    waiting: list[tuple[int, list[str]]] = []  # filled rows read before the header is known
     for number, row in enumerate(rows, 1):
         values = [cell_text(v) for v in row]
         if not any(v.strip() for v in values):
             continue
-        if header is None:
-            header = [" ".join(v.split()) for v in values]
+        if header is not None:
+            out.add(labelled(header, values), section=f"{where}row {number}", block=True)
             continue
+        waiting.append((number, values))
+        if len(waiting) == _HEADER_SEARCH:
+            header = _header(out, waiting, where)
+    if header is None and waiting:
+        _header(out, waiting, where)
+
+
+def _header(out: TextBuilder, rows: list[tuple[int, list[str]]], where: str) -> list[str]:
+    """Pick the header among the first rows, add the rows around it; return the header."""
+    filled = [sum(1 for v in values if v.strip()) for _, values in rows]
+    at = filled.index(max(filled))
+    header = [" ".join(v.split()) for v in rows[at][1]]
+    for number, values in rows[:at]:
+        out.add(" ".join(v for v in values if v.strip()), section=f"{where}row {number}", block=True)
+    for number, values in rows[at + 1 :]:
         out.add(labelled(header, values), section=f"{where}row {number}", block=True)
+    return header
 
 
 def xlsx(data: bytes, _: LoadOptions | None = None) -> Parsed:

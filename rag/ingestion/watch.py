@@ -43,6 +43,10 @@ def _entries(index_dir: Path) -> dict[str, DocEntry]:
     return dict(manifest.documents) if manifest else {}
 
 
+def _count(chunks: dict[str, list[int]]) -> str:
+    return f"{len(chunks)} chunk{'' if len(chunks) == 1 else 's'}"
+
+
 def changes(
     before: dict[str, DocEntry], after: dict[str, DocEntry], report: IngestReport
 ) -> list[WatchEvent]:
@@ -56,12 +60,12 @@ def changes(
     for old in removed:
         new_id = next((k for k, e in added.items() if e.hash == old.hash), None)
         if new_id is None:
-            events.append(WatchEvent("removed", old.display, f"{len(old.chunks)} chunks"))
+            events.append(WatchEvent("removed", old.display, _count(old.chunks)))
         else:
             events.append(WatchEvent("renamed", added.pop(new_id).display, old.display))
-    events += [WatchEvent("added", e.display, f"{len(e.chunks)} chunks") for e in added.values()]
+    events += [WatchEvent("added", e.display, _count(e.chunks)) for e in added.values()]
     events += [
-        WatchEvent("updated", e.display, f"{len(e.chunks)} chunks")
+        WatchEvent("updated", e.display, _count(e.chunks))
         for k, e in after.items()
         if k in before and before[k].hash != e.hash
     ]
