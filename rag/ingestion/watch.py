@@ -121,9 +121,8 @@ class FolderWatcher:
         import watchfiles
 
         stop = stop or threading.Event()
-        self.on_event(WatchEvent("watching", ", ".join(str(r) for r in self.roots)))
-        self.apply(self.roots, initial=True)
         pending: dict[Path, float] = {}
+        started = False
         tick = max(50, int(self.settle * 250))
         for batch in watchfiles.watch(
             *self.roots,
@@ -135,6 +134,10 @@ class FolderWatcher:
             yield_on_timeout=True,
             raise_interrupt=False,
         ):
+            if not started:  # the first yield: the folders are watched now, so the catch-up misses nothing
+                started = True
+                self.on_event(WatchEvent("watching", ", ".join(str(r) for r in self.roots)))
+                self.apply(self.roots, initial=True)
             now = time.monotonic()
             pending.update((Path(name), now) for _, name in batch)
             ready = sorted(p for p, seen in pending.items() if now - seen >= self.settle)
