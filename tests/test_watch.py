@@ -242,3 +242,25 @@ def test_kill_9_of_the_watcher_mid_ingest_then_restart_leaves_a_consistent_index
     listed = subprocess.run([RAG, "docs", "--json"], env=env, capture_output=True, text=True, timeout=300)
     names = sorted(Path(d["path"]).name for d in json.loads(listed.stdout))
     assert names == sorted(["orchard.md", *(f"n{i:02d}.txt" for i in range(1, 60))])
+
+
+@pytest.mark.fast
+def test_changes_name_renames_by_content_and_list_failures() -> None:
+    from rag.core.types import FileProblem, IngestReport
+    from rag.index.manifest import DocEntry
+    from rag.ingestion.watch import changes
+
+    def entry(name: str, digest: str, n: int) -> DocEntry:
+        return DocEntry(f"/d/{name}", f"d/{name}", digest, name, None, {f"c{i}": [0, 1] for i in range(n)})
+
+    before = {"a": entry("a.txt", "h1", 2), "b": entry("b.txt", "h2", 1), "c": entry("c.txt", "h3", 1)}
+    after = {"c": entry("c.txt", "h4", 3), "e": entry("e.txt", "h1", 2), "f": entry("f.txt", "h9", 1)}
+    report = IngestReport(problems=(FileProblem("/nowhere/x.pdf", "corrupt or unreadable PDF"),))
+    lines = {(e.kind, e.path, e.detail) for e in changes(before, after, report)}
+    assert lines == {
+        ("renamed", "d/e.txt", "d/a.txt"),  # same content, other name
+        ("removed", "d/b.txt", "1 chunk"),
+        ("added", "d/f.txt", "1 chunk"),
+        ("updated", "d/c.txt", "3 chunks"),
+        ("failed", "/nowhere/x.pdf", "corrupt or unreadable PDF"),
+    }

@@ -85,7 +85,7 @@ def pdf(data: bytes, options: LoadOptions) -> Parsed:
         missing = ocr.tesseract_missing()
         if missing:
             what = "no page has a text layer" if len(scanned) == len(texts) else _bare(scanned)
-            raise LoadError(f"skipped: scanned PDF ({what}, OCR reads it); {missing}, then ingest it again")
+            raise LoadError(f"scanned PDF ({what}, OCR reads it); {missing}, then ingest it again")
         for i, text in ocr.read_pages(data, scanned, options).items():
             texts[i] = text
     text, numbered = join_pages(texts)

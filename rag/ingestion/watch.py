@@ -19,7 +19,7 @@ from rag.core.errors import RagError
 from rag.core.settings import Settings
 from rag.core.types import IngestReport, WatchEvent
 from rag.index.manifest import DocEntry, Manifest
-from rag.ingestion.loaders import SUFFIXES
+from rag.ingestion.loaders import SUFFIXES, display_path
 from rag.ingestion.plan import gone_documents
 
 OnEvent = Callable[[WatchEvent], None]
@@ -69,7 +69,7 @@ def changes(
         for k, e in after.items()
         if k in before and before[k].hash != e.hash
     ]
-    events += [WatchEvent("failed", p.path, p.reason) for p in report.problems]
+    events += [WatchEvent("failed", display_path(Path(p.path)), p.reason) for p in report.problems]
     return events
 
 
