@@ -18,11 +18,10 @@ from rag.core.types import (
     Scope,
     StreamEvent,
     UploadReport,
-    WatchEvent,
 )
 from rag.index.manifest import Manifest
 from rag.ingestion import uploads
-from rag.ingestion.watch import OnEvent, watch_folders
+from rag.ingestion.watch import OnEvent, background_watch, watch_folders
 from rag.ingestion.writer import Progress
 from rag.pipeline import History, Pipeline
 
@@ -98,25 +97,10 @@ def watch_in_background(
 ) -> Callable[[], None]:
     """Run ``watch`` in a daemon thread (``rag ui --watch``); return the function that stops it.
 
-    An error that ends the watch (a path gone, another embedder's index) is passed to ``on_event``
-    as an "error" event rather than raised in a thread nobody joins.
+    An error that ends the watch (a path gone, another embedder's index) reaches ``on_event`` as an
+    "error" event.
     """
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            watch(paths, on_event, settings, stop, settle)
-        except Exception as exc:
-            on_event(WatchEvent("error", ", ".join(map(str, paths)), f"watching stopped: {exc}"))
-
-    thread = threading.Thread(target=run, name="rag-watch", daemon=True)
-    thread.start()
-
-    def stop_watching(timeout: float = 30.0) -> None:
-        stop.set()
-        thread.join(timeout)
-
-    return stop_watching
+    return background_watch(pipeline(settings), paths, on_event, settle)
 
 
 def list_documents(settings: Settings | None = None) -> list[DocumentInfo]:

@@ -69,7 +69,7 @@ def ingest(
     as_json: bool,
     collection: str | None,
 ) -> None:
-    """Add files and folders (.txt .md .html .pdf .docx) to the index; unchanged ones are skipped.
+    """Add files and folders to the index (README "What it reads"); unchanged ones are skipped.
 
     Exits with 3 when some files could not be ingested (the rest are), 2 on an error.
     """

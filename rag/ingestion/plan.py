@@ -29,11 +29,12 @@ def find_files(paths: Iterable[Path], skip: Sequence[Path] = ()) -> tuple[list[P
     skipped = [s.resolve() for s in skip]
     for path in paths:
         if path.is_dir():
+            inside = [s for s in skipped if s.is_relative_to(path.resolve())]  # else no file is resolved
             for p in sorted(path.rglob("*")):
                 if (
                     p.suffix.lower() not in SUFFIXES
                     or any(part.startswith(".") for part in p.relative_to(path).parts)
-                    or (skipped and any(p.resolve().is_relative_to(s) for s in skipped))
+                    or (inside and any(p.resolve().is_relative_to(s) for s in inside))
                 ):
                     continue
                 if p.is_file():

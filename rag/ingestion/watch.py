@@ -173,3 +173,29 @@ def watch_folders(
 
     """
     FolderWatcher(indexer, paths, on_event, settle).run(stop)
+
+
+def background_watch(
+    indexer: Indexer, paths: Sequence[str | Path], on_event: OnEvent, settle: float = 1.0
+) -> Callable[[], None]:
+    """Run ``watch_folders`` in a daemon thread; return the function that stops it (and waits).
+
+    An error that ends the watch is passed to ``on_event`` as an "error" event rather than raised
+    in a thread nobody joins.
+    """
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            watch_folders(indexer, paths, on_event, stop, settle)
+        except Exception as exc:
+            on_event(WatchEvent("error", ", ".join(map(str, paths)), f"watching stopped: {exc}"))
+
+    thread = threading.Thread(target=run, name="rag-watch", daemon=True)
+    thread.start()
+
+    def stop_watching(timeout: float = 30.0) -> None:
+        stop.set()
+        thread.join(timeout)
+
+    return stop_watching
