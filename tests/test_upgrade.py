@@ -32,14 +32,14 @@ OLD_RELEASE = "afc9fed75c1ac36649a1a67d2e6f7cb4291f2c85"
 OLD_INGEST = """
 import sys
 from pathlib import Path
-import rag, rag.index.manifest
+import rag, rag.manifest  # the old release's flat module (rag.index.manifest would be found in this checkout)
 from rag import ingest
 from rag.core.settings import Settings
 assert Path(rag.__file__).is_relative_to(Path(sys.argv[1])), rag.__file__
 index = Path(sys.argv[2])
 report = ingest([Path(p) for p in sys.argv[3:]], Settings(index_dir=index, data_dir=index.parent / "data"),
                 show_bar=False)
-print(rag.index.manifest.SCHEMA, report.chunks_embedded)
+print(rag.manifest.SCHEMA, report.chunks_embedded)
 """
 
 
