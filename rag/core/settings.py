@@ -23,6 +23,7 @@ from rag.core.setting_groups import (
     EmbedSettings,
     ModelSettings,
     RetrieveSettings,
+    ServeSettings,
     StoreSettings,
     UiSettings,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "EmbedSettings",
     "ModelSettings",
     "RetrieveSettings",
+    "ServeSettings",
     "Settings",
     "StoreSettings",
     "UiSettings",
@@ -58,6 +60,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings, description="Chat model.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer checks.")
     ui: UiSettings = Field(default_factory=UiSettings, description="Chat UI.")
+    serve: ServeSettings = Field(default_factory=ServeSettings, description="HTTP API (rag serve).")
 
     @classmethod
     def settings_customise_sources(
