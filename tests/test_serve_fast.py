@@ -10,14 +10,17 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import make_settings
+from fakes import FakeEmbedder, MemoryStore, ScriptedModel
 from fastapi.testclient import TestClient
-from test_fast_pipeline import LOAVES, pipeline
+from test_fast_pipeline import LOAVES, PAGES, pipeline
 
 from rag import api
 from rag.core.settings import ServeSettings, Settings, load_settings
 from rag.core.types import Answer, Chunk, Citation, Passage, Scope, SentenceCheck, Timings
 from rag.formats.as_chat import SOURCES, answer_part, chat_content
 from rag.formats.as_json import answer_dict, answer_from_dict
+from rag.pipeline import Pipeline
 from rag.serve.app import build_app
 from rag.serve.chat_routes import question_and_history
 from rag.serve.client import sse_events
@@ -133,9 +136,19 @@ def test_only_loopback_is_served_without_keys(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *replies: str, **serve: object) -> TestClient:
-    pipe, _ = pipeline(tmp_path, *replies)
-    settings: Settings = pipe.settings.model_copy(update={"serve": ServeSettings(**serve)})  # type: ignore[arg-type]
-    monkeypatch.setattr(api, "pipeline", lambda s=None: pipe)
+    """The app over fake parts; each request's settings (e.g. its top_k) get a pipeline on the same parts."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in PAGES.items():
+        (docs / name).write_text(text)
+    embedder, store, model = FakeEmbedder(), MemoryStore(), ScriptedModel(*replies)
+    settings = make_settings(tmp_path / "index").model_copy(update={"serve": ServeSettings(**serve)})  # type: ignore[arg-type]
+
+    def fake(s: Settings | None = None) -> Pipeline:
+        return Pipeline(s or settings, embedder=embedder, store=store, model=model)
+
+    fake().ingest([docs], show_bar=False)
+    monkeypatch.setattr(api, "pipeline", fake)
     return TestClient(build_app(settings))
 
 
@@ -255,3 +268,21 @@ def test_uploads_follow_the_pages_rules(tmp_path, monkeypatch) -> None:
     assert gone.status_code == 200 and gone.json()["chunks"] == kiln["chunks"]
     assert not (tmp_path / "data" / "uploads" / "notes.md").exists()
     assert client.delete(f"/v1/documents/{kiln['doc_id']}").status_code == 404
+
+
+def test_a_request_may_carry_its_day_scope_and_passage_count(tmp_path, monkeypatch) -> None:
+    client = _served(tmp_path, monkeypatch, SUPPORTED, SUPPORTED, SUPPORTED)
+    one = client.post("/v1/ask", json={"question": LOAVES, "as_of": "2025-01-01", "top_k": 1}).json()
+    assert len(one["passages"]) == 1 and one["citations"]
+    early = client.post("/v1/ask", json={"question": LOAVES, "as_of": "2024-01-01"}).json()
+    assert early["as_of"] == "2024-01-01" and all(p["date"] <= "2024-01-01" for p in early["passages"])
+    scoped = {"question": LOAVES, "as_of": "2025-01-01", "scope": {"titles": ["harbour"]}}
+    harbour = client.post("/v1/ask", json=scoped).json()
+    assert {p["title"] for p in harbour["passages"]} == {"Harbour"} and harbour["scope"]["titles"] == [
+        "harbour"
+    ]
+    bad_day = client.post("/v1/ask", json={"question": LOAVES, "as_of": "last Tuesday"})
+    assert bad_day.status_code == 400 and "2025-06-06" in bad_day.json()["error"]["message"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "/v1/chat/completions" in client.get("/openapi.json").json()["paths"]

