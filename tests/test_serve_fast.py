@@ -286,3 +286,12 @@ def test_a_request_may_carry_its_day_scope_and_passage_count(tmp_path, monkeypat
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert "/v1/chat/completions" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_client_that_leaves_mid_stream_does_not_block_the_next(tmp_path, monkeypatch) -> None:
+    client = _served(tmp_path, monkeypatch, SUPPORTED, SUPPORTED)
+    body = {"question": LOAVES, "as_of": "2025-01-01", "stream": True}
+    with client.stream("POST", "/v1/ask", json=body) as r:
+        assert next(r.iter_lines()) == "event: retrieved"  # then the client goes away
+    answered = client.post("/v1/ask", json={"question": LOAVES, "as_of": "2025-01-01"})
+    assert answered.status_code == 200 and answered.json()["citations"], "the one answer slot was freed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -15,6 +16,8 @@ from rag.core.errors import (
     StoreError,
 )
 from rag.retrieval.scope import ScopeError
+
+_log = logging.getLogger("rag.serve")
 
 # The caller can fix these by asking differently or by adding documents.
 _CALLER = (QuestionError, ScopeError, NoIndexError)
@@ -38,6 +41,7 @@ def error_body(exc: Exception) -> dict[str, Any]:
     if isinstance(exc, RagError):
         message, kind = str(exc), type(exc).__name__
     else:
+        _log.error("Unexpected error while answering", exc_info=exc)
         message, kind = "Internal error; the server's log has the details.", "InternalError"
     return {"error": {"message": message, "type": kind, "code": status_of(exc)}}
 
