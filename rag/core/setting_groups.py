@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode
 
 BundledModel = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m"]
 
@@ -242,31 +241,4 @@ class UiSettings(_Section):
             user, _, password = value.get_secret_value().partition(":")
             if not user or not password:
                 raise ValueError("ui.auth must look like user:password (e.g. RAG_UI__AUTH=ada:long-secret)")
-        return value
-
-
-class ServeSettings(_Section):
-    """The HTTP API started by ``rag serve``."""
-
-    host: str = Field("127.0.0.1", description="Address to listen on; anything but loopback needs api_keys.")
-    port: int = Field(8765, ge=1, le=65535, description="Port of the HTTP API.")
-    api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        (),
-        description="Keys clients send as 'Authorization: Bearer KEY' (comma-separated in "
-        "RAG_SERVE__API_KEYS). When set, every route but /health needs one; required beyond loopback.",
-    )
-
-    @field_validator("api_keys", mode="before")
-    @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [k.strip() for k in value.split(",")]
-        if isinstance(value, list | tuple):
-            value = [k for k in value if not isinstance(k, str) or k]
-            short = [k for k in value if len(k.get_secret_value() if isinstance(k, SecretStr) else k) < 16]
-            if short:
-                raise ValueError(
-                    "each API key needs at least 16 characters; make one with: "
-                    "python -c 'import secrets; print(secrets.token_urlsafe(24))'"
-                )
         return value

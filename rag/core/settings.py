@@ -16,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.core.serve_settings import ServeSettings
 from rag.core.setting_groups import (
     AnswerSettings,
     BundledModel,
@@ -23,7 +24,6 @@ from rag.core.setting_groups import (
     EmbedSettings,
     ModelSettings,
     RetrieveSettings,
-    ServeSettings,
     StoreSettings,
     UiSettings,
 )
