@@ -251,3 +251,14 @@ def test_rag_ask_through_the_server_prints_what_rag_ask_prints(seed_index, tmp_p
 @pytest.mark.heavy
 def test_every_seed_question_prints_the_same_through_the_server(seed_index, tmp_path) -> None:
     compare_with_server(seed_index, tmp_path, 50)
+
+
+def test_the_page_and_the_api_wait_in_one_line_for_the_model(seed_index) -> None:
+    from rag.serve.app import build_app
+    from rag.ui.handlers import local_model_lock
+
+    app = build_app(seed_index, ui=True)  # loopback, no keys: the page needs no login
+    with app.state.rag.gate.held():
+        assert not local_model_lock().acquire(blocking=False), "the page waits while the API answers"
+    assert local_model_lock().acquire(blocking=False), "and goes on once it is done"
+    local_model_lock().release()
