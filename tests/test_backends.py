@@ -17,13 +17,21 @@ from rag.models.chat import make_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_llama_server(model: Path, port: int) -> subprocess.Popen[str]:
-    """Start llama.cpp's HTTP server (xllamacpp) on a GGUF file in a subprocess; wait until it is healthy."""
+def start_llama_server(model: Path, port: int, embedding: bool = False) -> subprocess.Popen[str]:
+    """Start llama.cpp's HTTP server (xllamacpp) on a GGUF file in a subprocess; wait until it is healthy.
+
+    With ``embedding`` it serves ``/v1/embeddings`` (mean pooling), as ``llama-server --embedding``.
+    """
     script = (
         "import time, xllamacpp as x\n"
         f"p = x.CommonParams(); p.model.path = {str(model)!r}; p.port = {port}\n"
         "p.cpuparams.n_threads = 1; p.cpuparams_batch.n_threads = 1; p.verbosity = -1\n"
-        "s = x.Server(p)\n"
+        + (
+            "p.embedding = True; p.pooling_type = x.llama_pooling_type.LLAMA_POOLING_TYPE_MEAN\n"
+            if embedding
+            else ""
+        )
+        + "s = x.Server(p)\n"
         "while True: time.sleep(1)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,28 +11,16 @@ from typing import Any
 import click
 
 from rag import api
+from rag.cli.common import EXIT_FILES_FAILED, EXIT_PROBLEMS
+from rag.cli.common import fail as _fail
+from rag.cli.common import settings_of as _settings
 from rag.core.errors import RagError
-from rag.core.settings import Settings, load_settings
+from rag.core.settings import load_settings
 from rag.core.types import Done, Retrieved, Scope, Token
 from rag.formats.as_json import answer_dict
 from rag.formats.as_markdown import answer_markdown
 from rag.formats.as_text import print_answer, print_check, print_report
 from rag.formats.terminal import plain
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings: Settings = ctx.obj
-    return settings
-
-
-# Exit codes (README "Exit codes"): 0 done; 1 `rag check` found problems; 2 an error (the message
-# says the fix); 3 `rag ingest` finished but some files could not be ingested.
-EXIT_PROBLEMS, EXIT_ERROR, EXIT_FILES_FAILED = 1, 2, 3
-
-
-def _fail(exc: RagError) -> None:
-    click.secho(f"Error: {plain(str(exc))}", fg="red", err=True)
-    sys.exit(EXIT_ERROR)
 
 
 @click.group()
@@ -131,6 +120,13 @@ def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
 @click.option("--title", "titles", multiple=True, metavar="PATTERN", help="Only titles matching (any case).")
 @click.option("--since", metavar="YYYY-MM-DD", help="Only documents dated on or after this day.")
 @click.option("--until", metavar="YYYY-MM-DD", help="Only documents dated on or before this day.")
+@click.option(
+    "--server",
+    envvar="RAG_SERVER",
+    metavar="URL",
+    help="Ask a running `rag serve` (e.g. http://127.0.0.1:8765) instead of loading the model here; "
+    "env RAG_SERVER. Its API key, if it needs one: env RAG_SERVER_KEY.",
+)
 @click.pass_context
 def ask(
     ctx: click.Context,
@@ -138,16 +134,22 @@ def ask(
     as_json: bool,
     as_of: str | None,
     markdown: bool,
+    server: str | None,
     **scope: Any,
 ) -> None:
     """Answer QUESTION from the indexed documents, citing the passages it comes from.
 
     --in, --collection, --title, --since and --until limit the documents searched (all must hold).
     """
-    settings = _settings(ctx)
-    where = Scope(**scope)
+    where = Scope(**scope) or None
     try:
-        for event in api.ask_stream(question, settings, as_of=as_of, where=where or None):
+        if server:
+            from rag.serve.client import ask_stream as remote
+
+            events = remote(server, question, os.environ.get("RAG_SERVER_KEY"), as_of, where)
+        else:
+            events = api.ask_stream(question, _settings(ctx), as_of=as_of, where=where)
+        for event in events:
             if as_json or markdown:
                 if isinstance(event, Done) and markdown:
                     click.echo(plain(answer_markdown(event.answer)), nl=False)
@@ -238,10 +240,12 @@ def ui(
         demo.close()
 
 
-from rag.cli.watch import watch_command  # noqa: E402  (registered after the group exists)
+from rag.cli.serve import serve_command  # noqa: E402  (registered after the group exists)
+from rag.cli.watch import watch_command  # noqa: E402
 from rag.evaluate.cli import eval_command  # noqa: E402
 
 main.add_command(eval_command)
+main.add_command(serve_command)
 main.add_command(watch_command)
 
 

@@ -13,6 +13,10 @@ class EmbedderMismatchError(RagError):
     """The index was built with a different embedding model."""
 
 
+class IndexBusyError(RagError):
+    """Another process is writing to the index (its write lock did not come free in time)."""
+
+
 class QuestionError(RagError):
     """The question is empty or too long."""
 

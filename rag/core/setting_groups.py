@@ -19,8 +19,46 @@ class EmbedSettings(_Section):
     model_path: str | None = Field(
         None, description="Folder of a sentence-transformers model; empty = bundled all-MiniLM-L6-v2."
     )
-    batch_size: int = Field(32, ge=1, description="Texts embedded per batch.")
+    batch_size: int = Field(
+        32, ge=1, description="Texts embedded per batch (per request with backend=openai)."
+    )
     threads: int = Field(0, ge=0, description="torch CPU threads for embedding; 0 = torch's default.")
+    backend: Literal["local", "openai"] = Field(
+        "local",
+        description="local: a sentence-transformers model in this process; openai: an OpenAI-compatible "
+        "/v1/embeddings server (llama.cpp's llama-server --embedding, vLLM, Text Embeddings Inference, "
+        "Ollama).",
+    )
+    base_url: str = Field("http://127.0.0.1:8081/v1", description="Embedding server URL (backend=openai).")
+    name: str = Field(
+        "",
+        description="Model name sent to the embedding server and recorded in the index with the vectors' "
+        "dimension, so two models' vectors never mix (backend=openai; required).",
+    )
+    api_key: SecretStr = Field(SecretStr("none"), description="API key for the embedding server.")
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for one embedding request.")
+    retries: int = Field(
+        3,
+        ge=0,
+        description="Retries of a failed embedding request, waiting longer each time (0.5 s, 1 s, ...).",
+    )
+    tokenizer: str | None = Field(
+        None,
+        description="A tokenizer.json that sizes chunks for backend=openai; empty = the bundled "
+        "all-MiniLM-L6-v2's (its counts are close to most embedding models' for English text).",
+    )
+    max_input_tokens: int = Field(
+        512, ge=16, description="Longest text the embedding server takes, in tokens (llama.cpp: its -ub)."
+    )
+
+    @model_validator(mode="after")
+    def _named(self) -> EmbedSettings:
+        if self.backend == "openai" and not self.name.strip():
+            raise ValueError(
+                "embed.backend=openai needs the model's name: set RAG_EMBED__NAME (it is recorded in the "
+                "index, so vectors of two models never mix)"
+            )
+        return self
 
 
 class ChunkSettings(_Section):
@@ -199,9 +237,14 @@ class UiSettings(_Section):
         "127.0.0.1", description="Address to listen on; anything but loopback exposes your documents."
     )
     port: int = Field(7860, ge=1, le=65535, description="Port of the web page.")
-    max_upload_mb: float = Field(50.0, gt=0, description="Largest file accepted by the upload box, in MB.")
+    max_upload_mb: float = Field(
+        50.0, gt=0, description="Largest file accepted by the upload box (and rag serve's uploads), in MB."
+    )
     concurrency: int = Field(
-        4, ge=1, description="Answers generated at once with backend=openai (in-process models: always 1)."
+        4,
+        ge=1,
+        description="Answers generated at once with backend=openai, by the page and by rag serve "
+        "(in-process models: always 1).",
     )
     auth: SecretStr | None = Field(
         None,

@@ -16,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.core.serve_settings import ServeSettings
 from rag.core.setting_groups import (
     AnswerSettings,
     BundledModel,
@@ -37,6 +38,7 @@ __all__ = [
     "ModelSettings",
     "OcrSettings",
     "RetrieveSettings",
+    "ServeSettings",
     "Settings",
     "StoreSettings",
     "UiSettings",
@@ -61,6 +63,7 @@ class Settings(BaseSettings):
     model: ModelSettings = Field(default_factory=ModelSettings, description="Chat model.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer checks.")
     ui: UiSettings = Field(default_factory=UiSettings, description="Chat UI.")
+    serve: ServeSettings = Field(default_factory=ServeSettings, description="HTTP API (rag serve).")
 
     @classmethod
     def settings_customise_sources(

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.steps import make_query
-from rag.core.types import Chunk, Draft, Passage
+from rag.core.types import Draft
 from rag.evaluate.metrics import contains_answer
+from rag.formats.as_json import passage_from
 from rag.verify.verifier import Verdict, Verifier
 
 
@@ -49,27 +50,6 @@ def read_results(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
         except json.JSONDecodeError:
             continue
-
-
-def passage_from(p: dict[str, Any]) -> Passage:
-    """Return the Passage a results line holds (the JSON shape of ``rag.formats.as_json``)."""
-    chunk = Chunk(
-        p["id"],
-        p["doc_id"],
-        p["start"],
-        p["end"],
-        p["text"],
-        p["title"],
-        p["doc"],
-        p["date"],
-        p["file_start"] - p["start"],
-        p["page"],
-        p["section"],
-        p.get("collection", ""),
-    )
-    return Passage(
-        chunk, p["score"], p["rank"], "fused", p["dense_score"], p["lexical_score"], tuple(p["flags"])
-    )
 
 
 def replay(

@@ -24,7 +24,7 @@ def locator(chunk: Chunk) -> str:
     return ", ".join(parts)
 
 
-def _escape(text: str) -> str:
+def md_escape(text: str) -> str:
     """Escape Markdown's inline markup in text from a document (titles, quotes)."""
     return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
@@ -43,8 +43,8 @@ def _footnote(c: Citation) -> str:
     ch = c.passage.chunk
     note = " *(does not support the sentence)*" if not c.supported else ""
     return (
-        f"[^{c.n}]: {_escape(ch.title or ch.path)} ({ch.date or 'no date'}), {locator(ch)}, "
-        f'`{ch.path.replace("`", "")}`: "{_escape(c.quote)}"{note}'
+        f"[^{c.n}]: {md_escape(ch.title or ch.path)} ({ch.date or 'no date'}), {locator(ch)}, "
+        f'`{ch.path.replace("`", "")}`: "{md_escape(c.quote)}"{note}'
     )
 
 
@@ -62,7 +62,7 @@ def answer_markdown(answer: Answer) -> str:
     notes: dict[int, Citation] = {}
     for c in answer.citations if not answer.abstained else ():
         notes.setdefault(c.n, c)
-    lines = [f"**Q:** {_escape(answer.question)}", ""]
+    lines = [f"**Q:** {md_escape(answer.question)}", ""]
     if answer.abstained:
         lines.append(f"*Not in your documents:* {answer.text} ({answer.abstain_reason})")
     elif answer.sentences:

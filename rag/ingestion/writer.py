@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.core.errors import RagError
+from rag.core.errors import IndexBusyError, RagError
 from rag.core.settings import Settings
 from rag.core.types import Chunk, IngestReport
 from rag.index.bm25 import BM25Index, remove_versions
@@ -47,7 +47,7 @@ def index_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
         with FileLock(str(index_dir / ".write.lock"), timeout=timeout):
             yield
     except Timeout:
-        raise RagError(
+        raise IndexBusyError(
             f"Another process is writing to the index at {index_dir} (ingest or remove). Wait for it "
             "to finish and run this again."
         ) from None

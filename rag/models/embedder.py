@@ -1,4 +1,7 @@
-"""The Embedder protocol and the sentence-transformers implementation (bundled model by default)."""
+"""The Embedder protocol and the sentence-transformers implementation (bundled model by default).
+
+``embed.backend = "openai"`` uses ``served_embedder.ServedEmbedder`` instead (an embedding server).
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,12 @@ class Embedder(Protocol):
     """Turns text into normalised vectors and counts the word-pieces it will read."""
 
     name: str
-    dim: int
     max_tokens: int
+
+    @property
+    def dim(self) -> int:
+        """The vectors' dimension."""
+        ...
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Return one unit-length vector per text."""
@@ -130,6 +137,10 @@ def _declared_shape(folder: Path) -> tuple[int, int]:
 
 def make_embedder(settings: EmbedSettings) -> Embedder:
     """Build the embedder the settings ask for (the bundled all-MiniLM-L6-v2 by default)."""
+    if settings.backend == "openai":
+        from rag.models.served_embedder import ServedEmbedder
+
+        return ServedEmbedder(settings)
     if not settings.model_path:
         return SentenceTransformerEmbedder(
             embedder_path(), BUNDLED_EMBEDDER, settings.batch_size, settings.threads

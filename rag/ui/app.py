@@ -6,33 +6,23 @@ refuses any other address without a password unless told it is unsafe.
 
 from __future__ import annotations
 
-import ipaddress
 from functools import partial
 
 import gradio as gr
 
 from rag.core.errors import RagError
+from rag.core.hosts import is_loopback
 from rag.core.settings import Settings
 from rag.formats.as_html import COPY_JS, CSS, HEAD
 from rag.ingestion.loaders import SUFFIXES
 from rag.ui.handlers import add_files, backend_choices, concurrency, refresh, remove, respond, scope_menu
 from rag.ui.open_route import add_open_route
 
-__all__ = ["build_app", "concurrency", "exposure_warning", "launch", "require_auth"]
+__all__ = ["build_app", "concurrency", "exposure_warning", "is_loopback", "launch", "require_auth"]
 
 
 class ExposureError(RagError):
     """The page would be reachable from other machines without a password."""
-
-
-def is_loopback(host: str) -> bool:
-    """Return True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def exposure_warning(host: str, share: bool) -> str:

@@ -99,6 +99,11 @@ def concurrency(settings: Settings) -> int:
     return 1 if settings.model.backend in _LOCAL else settings.ui.concurrency
 
 
+def local_model_lock() -> threading.Lock:
+    """Return the lock held while an in-process model answers (``rag serve --ui`` queues on it too)."""
+    return _LOCAL_MODEL
+
+
 def _serialised(events: Iterator[StreamEvent], request: Settings) -> Iterator[StreamEvent]:
     """Pass the events through, holding the local-model lock while an in-process model is used."""
     with _LOCAL_MODEL if request.model.backend in _LOCAL else nullcontext():

@@ -1,0 +1,1 @@
+"""``rag serve``: the HTTP API (ask, OpenAI-compatible chat, documents, health, metrics) and its client."""
