@@ -7,9 +7,9 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.prompt import build_messages
@@ -21,7 +21,7 @@ from rag.answer.steps import (
     split_flagged,
     validate_question,
 )
-from rag.components import Components
+from rag.components import Components, Shared
 from rag.core.clock import StageClock
 from rag.core.errors import StoreError
 from rag.core.settings import Settings, load_settings
@@ -168,7 +168,8 @@ class Pipeline(Components):
         day = query_day(as_of)
         clock = StageClock()
         self.preload_model()  # a cold start loads the model and the embedder side by side
-        standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
+        with self.generating() if history else nullcontext():  # a follow-up is rewritten by the model
+            standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
         query = replace(make_query(standalone, day), scope=where or None)
         passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
         clock.lap("retrieve")
@@ -195,12 +196,13 @@ class Pipeline(Components):
             model = clock.load(lambda: self.model)
             messages = build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
             clock.lap("prompt")
-            for piece in generate(model, messages):
-                if isinstance(piece, Draft):
-                    draft = piece
-                else:
-                    clock.first_token()
-                    yield Token(piece)
+            with self.generating():  # one answer at a time on an in-process model; retrieval runs on
+                for piece in generate(model, messages):
+                    if isinstance(piece, Draft):
+                        draft = piece
+                    else:
+                        clock.first_token()
+                        yield Token(piece)
             clock.lap("generate")
         verdict = verifier.verify(query, draft, passages)
         clock.lap("check")
@@ -238,6 +240,5 @@ class Pipeline(Components):
         raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
 
 
-@lru_cache(maxsize=8)
-def _cached_pipeline(settings: Settings) -> Pipeline:
-    return Pipeline(settings)
+# One pipeline per settings, built once even when threads ask at the same moment.
+_cached_pipeline: Shared[Settings, Pipeline] = Shared(Pipeline, maxsize=8)
