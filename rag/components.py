@@ -12,7 +12,8 @@ from typing import Generic, TypeVar
 
 from rag.core.settings import EmbedSettings, ModelSettings, Settings, StoreSettings
 from rag.index.handle import IndexHandle
-from rag.index.vector_store import VectorStore, make_store
+from rag.index.opening import Opened, open_for
+from rag.index.vector_store import VectorStore
 from rag.models.chat import ChatModel, make_model
 from rag.models.embedder import Embedder, make_embedder
 
@@ -86,8 +87,21 @@ def shared_handle(store: StoreSettings, index_dir: Path, name: str, dim: int) ->
     key = (store, index_dir, name, dim)
     with _HANDLES_LOCK:
         if key not in _HANDLES:
-            _HANDLES[key] = IndexHandle(index_dir, lambda: make_store(store, index_dir, name, dim))
+            _HANDLES[key] = IndexHandle(
+                index_dir, lambda purpose: open_for(purpose, store, index_dir, name, dim)
+            )
         return _HANDLES[key]
+
+
+def close_index(index_dir: Path) -> None:
+    """Close this process's clients on the index at ``index_dir``; the next use opens it afresh.
+
+    For a program that moves, restores or deletes an index folder while it keeps running.
+    """
+    with _HANDLES_LOCK:
+        handles = [h for k, h in _HANDLES.items() if k[1] == index_dir.resolve()]
+    for handle in handles:
+        handle.close()
 
 
 class Components:
@@ -151,7 +165,7 @@ class Components:
             s, e = self.settings, self.embedder
             if self._fixed_store is not None:
                 store = self._fixed_store
-                self._handle = IndexHandle(s.index_dir, lambda: store, reopenable=False)
+                self._handle = IndexHandle(s.index_dir, lambda _: Opened(store, True), reopenable=False)
             else:
                 self._handle = shared_handle(s.store, s.index_dir.resolve(), e.name, e.dim)
         return self._handle

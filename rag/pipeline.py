@@ -23,7 +23,7 @@ from rag.answer.steps import (
 )
 from rag.components import Components, Shared
 from rag.core.clock import StageClock
-from rag.core.errors import StoreError
+from rag.core.errors import IndexDamagedError, StoreDamagedError, StoreError
 from rag.core.settings import Settings, load_settings
 from rag.core.types import (
     Answer,
@@ -40,10 +40,10 @@ from rag.core.types import (
     Token,
 )
 from rag.index.handle import Snapshot
-from rag.index.manifest import DAY_SCHEMA, Manifest, no_index_error
+from rag.index.manifest import DAY_SCHEMA, MANIFEST, Manifest, no_index_error
 from rag.index.vector_store import VectorStore
 from rag.ingestion.unchanged import unchanged_ingest
-from rag.ingestion.writer import Progress, remove_from_index, reset_index, run_ingest
+from rag.ingestion.writer import Progress, empty_index, remove_from_index, run_ingest
 from rag.retrieval.retriever import Retriever
 from rag.retrieval.scope import check_collection, resolve
 from rag.verify.injection import for_model
@@ -76,17 +76,25 @@ class Pipeline(Components):
         files = [Path(p) for p in paths]
         if not rebuild and self._fixed_store is None:
             e = self.embedder
-            quick = unchanged_ingest(files, self.settings.index_dir, (e.name, e.dim), prune, collection)
+            quick = unchanged_ingest(
+                files,
+                self.settings.index_dir,
+                (e.name, e.dim),
+                prune,
+                collection,
+                self.settings.store.collection,
+            )
             if quick is not None:
                 return quick
-        with self.index.writing() as store:
+        with self.index.writing("rebuild" if rebuild else "write") as store:
             if rebuild:
-                reset_index(self.settings.index_dir, store)
+                empty_index(self.settings.index_dir, store)
             report = run_ingest(
                 files, self.settings, self.embedder, store, prune, progress, show_bar, collection
             )
         self.index.committed(report.generation)
-        return report
+        notes = self.index.take_notes()
+        return replace(report, notes=notes + report.notes) if notes else report
 
     def documents(self) -> list[DocumentInfo]:
         """Return the indexed documents with their chunk counts (empty when there is no index)."""
@@ -100,15 +108,34 @@ class Pipeline(Components):
         self.index.committed(generation)
         return removed
 
-    def check(self, repair: bool = False) -> IndexCheck:
+    def check(self, repair: bool = False, force: bool = False) -> IndexCheck:
         """Compare the vector store, the manifest and BM25 (fixing them with ``repair``); see ``rag.api``."""
-        from rag.ingestion.check import inspect_index
+        from rag.ingestion.check import inspect_index, unopenable
+        from rag.ingestion.repair import repair_index
 
-        with self.index.writing() as store:
-            result = inspect_index(self.settings, store, self.embedder, repair)
-        if repair:
-            self.index.committed(result.generation)
-        return result
+        if not repair:
+            try:
+                with self.index.writing("check") as store:
+                    return inspect_index(self.settings, store, self.embedder)
+            except StoreDamagedError as exc:
+                return unopenable(self.settings.index_dir, exc)
+        with self.index.writing("repair") as store:
+            done, unplaced, lost = repair_index(self.settings, store, self.embedder, force)
+            result = inspect_index(self.settings, store, self.embedder)
+        self.index.committed(result.generation)
+        notes = list(result.notes)
+        if unplaced:
+            notes.append(
+                f"{unplaced} vectors belong to no document (no document id or path): kept. rag check "
+                "--repair --force deletes them."
+            )
+        if lost:
+            notes.append(
+                f"{lost} listed chunks have no vector and their files are gone: kept. Restore the files "
+                "and run rag check --repair again, or rag check --repair --force forgets them."
+            )
+        repairs = (*self.index.take_notes(), *done)
+        return replace(result, repairs=repairs, notes=tuple(notes))
 
     def retrieve(
         self, question: Query | str, top_k: int | None = None, where: Scope | None = None
@@ -138,9 +165,15 @@ class Pipeline(Components):
 
     def _retriever(self, store: VectorStore, snap: Snapshot) -> Retriever:
         """Return a retriever over one commit, refusing a missing index or another embedder's."""
+        if snap.manifest is None and (n := store.count()):
+            raise IndexDamagedError(
+                f"The manifest {self.settings.index_dir / MANIFEST} is missing, while the vector store holds "
+                f"{n} chunks. Run `rag check --repair`: it rebuilds the manifest from them."
+            )
         if snap.manifest is None or not snap.manifest.documents:
             raise no_index_error(self.settings.index_dir)
         snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
+        snap.manifest.check_collection(self.settings.store.collection, self.settings.index_dir)
         newest = snap.newest_day if snap.manifest.schema >= DAY_SCHEMA else 0  # no "day" to filter on
         return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed, newest)
 

@@ -29,8 +29,12 @@ def _settings(ctx: click.Context) -> Settings:
 EXIT_PROBLEMS, EXIT_ERROR, EXIT_FILES_FAILED = 1, 2, 3
 
 
-def _fail(exc: RagError) -> None:
-    click.secho(f"Error: {plain(str(exc))}", fg="red", err=True)
+def _fail(exc: RagError, mid_line: bool = False) -> None:
+    """Print the error (its cause and fix) as one line of its own on stderr and exit with 2."""
+    if mid_line:  # a streamed draft was being printed: end its line first
+        click.echo("", err=True)
+    message = " ".join(plain(str(exc)).split())
+    click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -90,16 +94,22 @@ def ingest(
 
 @main.command()
 @click.option("--repair", is_flag=True, help="Fix what disagrees, then check again.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --repair: also delete vectors that belong to no document and forget chunks whose vectors "
+    "and files are both gone (what cannot be re-created; without it they are kept and reported).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
+def check(ctx: click.Context, repair: bool, force: bool, as_json: bool) -> None:
     """Check that the vector store, the manifest and BM25 agree; --repair fixes them.
 
     Exits with 0 when they agree, 1 when problems are found (or remain after --repair), 2 on an error.
     """
     settings = _settings(ctx)
     try:
-        result = api.check_index(settings, repair=repair)
+        result = api.check_index(settings, repair=repair, force=force)
     except RagError as exc:
         _fail(exc)
     if as_json:
@@ -146,6 +156,7 @@ def ask(
     """
     settings = _settings(ctx)
     where = Scope(**scope)
+    mid_line = False  # a draft is being streamed on stderr without its newline yet
     try:
         for event in api.ask_stream(question, settings, as_of=as_of, where=where or None):
             if as_json or markdown:
@@ -155,13 +166,15 @@ def ask(
                     click.echo(json.dumps(answer_dict(event.answer), indent=2, ensure_ascii=False))
             elif isinstance(event, Retrieved):
                 click.secho(f"Found {len(event.passages)} passages. Draft: ", nl=False, dim=True, err=True)
+                mid_line = True
             elif isinstance(event, Token):
                 click.secho(plain(event.text), nl=False, dim=True, err=True)
             elif isinstance(event, Done):
                 click.echo("", err=True)
+                mid_line = False
                 print_answer(event.answer)
     except RagError as exc:
-        _fail(exc)
+        _fail(exc, mid_line)
 
 
 @main.command()

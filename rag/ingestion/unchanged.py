@@ -19,6 +19,7 @@ def unchanged_ingest(
     embedder: tuple[str, int],
     prune: bool,
     collection: str | None = None,
+    store_collection: str = "",
 ) -> IngestReport | None:
     """Return the report of an ingest that would change nothing, or None when it has work to do.
 
@@ -35,6 +36,8 @@ def unchanged_ingest(
         prune: Whether the ingest would also remove documents whose files are gone.
         collection: The collection the ingest puts its documents in (None keeps theirs); a document
             in another one needs its chunks' metadata rewritten.
+        store_collection: The Chroma collection the settings name (another than the index's is an
+            error the full ingest reports).
 
     Returns:
         The report (nothing embedded or removed), or None.
@@ -47,6 +50,7 @@ def unchanged_ingest(
         or manifest.schema < SCHEMA
         or not manifest.bm25
         or (manifest.embedder, manifest.dim) != embedder
+        or manifest.store_collection not in ("", store_collection)
         or journal.pending(index_dir) != set()
     ):
         return None
