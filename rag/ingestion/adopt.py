@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.core.settings import Settings
@@ -122,4 +122,15 @@ def place(
         if _still_indexed(entry) and doc_id_for(Path(entry.path)) == doc_id:
             entry.hash = ""  # so the planner reads the file again and rebuilds the entry exactly
             plan_file(Path(entry.path), settings, embedder, manifest, plan, collection=entry.collection)
+            _keep_shown_path(manifest, plan, doc_id, entry.display)
     return placed
+
+
+def _keep_shown_path(manifest: Manifest, plan: Plan, doc_id: str, shown: str) -> None:
+    """Keep the path the document was shown by (read again from another folder, it would change)."""
+    new = manifest.documents[doc_id]
+    if new.display == shown:
+        return
+    new.display = shown
+    for chunks in (plan.to_embed, plan.to_update):
+        chunks[:] = [replace(c, path=shown) if c.doc_id == doc_id else c for c in chunks]

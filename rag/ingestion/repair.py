@@ -145,7 +145,7 @@ def repair_index(
             )
         if by_doc or found.mismatched or not found.bm25_ok or outdated or placing or not found_manifest:
             plan.to_embed = list({c.id: c for c in plan.to_embed}.values())
-            apply(index_dir, store, embedder, manifest, plan, force=True)
+            apply(index_dir, store, embedder, manifest, plan, force=True, partial=bool(lost))
             done.append(f"rebuilt BM25 and committed generation {manifest.generation}")
         if stale := stale_versions(index_dir, manifest.bm25):
             for path in stale:

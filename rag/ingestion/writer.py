@@ -83,16 +83,25 @@ def _embed_all(
                 progress(bar.n, len(chunks), "embedding")
 
 
-def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: Iterable[Chunk] = ()) -> str:
+def build_bm25(
+    index_dir: Path,
+    store: VectorStore,
+    manifest: Manifest,
+    fresh: Iterable[Chunk] = (),
+    partial: bool = False,
+) -> str:
     """Build and save a BM25 version over exactly the manifest's chunks; return its folder name.
 
-    Texts come from ``fresh`` (chunks of this run, still in memory) or else from the vector store.
+    Texts come from ``fresh`` (chunks of this run, still in memory) or else from the vector store;
+    ``partial`` (a repair keeping chunks whose texts are lost) leaves out those the store lacks.
     """
     known = {c.id: c for c in fresh}
     wanted = sorted(manifest.chunk_ids())
     known.update((c.id, c) for c in store.get([i for i in wanted if i not in known]))
     lost = len(wanted) - len(known.keys() & set(wanted))
-    if lost:
+    if partial:
+        wanted = [i for i in wanted if i in known]
+    elif lost:
         raise RagError(
             f"The vector store lacks {lost} of the {len(wanted)} chunks the index lists (was it emptied, "
             "or is another collection or server configured?). Run `rag check --repair` to re-embed "
@@ -102,10 +111,15 @@ def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: I
 
 
 def commit(
-    index_dir: Path, store: VectorStore, manifest: Manifest, stale: list[str], fresh: list[Chunk]
+    index_dir: Path,
+    store: VectorStore,
+    manifest: Manifest,
+    stale: list[str],
+    fresh: list[Chunk],
+    partial: bool = False,
 ) -> int:
     """Build BM25, write the manifest (the commit point), delete stale vectors; return the generation."""
-    manifest.bm25 = build_bm25(index_dir, store, manifest, fresh)
+    manifest.bm25 = build_bm25(index_dir, store, manifest, fresh, partial)
     manifest.save(index_dir)
     if stale:
         store.delete(stale)
@@ -189,8 +203,12 @@ def apply(
     progress: Progress | None = None,
     show_bar: bool = False,
     force: bool = False,
+    partial: bool = False,
 ) -> None:
-    """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced)."""
+    """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced).
+
+    ``partial``: a repair keeps listed chunks whose vectors and texts are lost; BM25 leaves them out.
+    """
     if manifest.schema < SCHEMA or plan.to_refresh:  # older metadata or a new collection: no embedding
         refresh_metadata(manifest, store, plan)
     if not (force or plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
@@ -199,7 +217,7 @@ def apply(
     _embed_all(plan.to_embed, embedder, store, progress, show_bar)
     if plan.to_update:
         store.update_spans(list({c.id: c for c in plan.to_update}.values()))  # Chroma refuses repeated ids
-    commit(index_dir, store, manifest, plan.to_delete, plan.to_embed)
+    commit(index_dir, store, manifest, plan.to_delete, plan.to_embed, partial)
 
 
 def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> tuple[int, int]:
