@@ -83,6 +83,37 @@ def test_load_settings_from_eight_threads_reads_its_file_leaves_the_env_alone(tm
     assert dict(os.environ) == before, "load_settings wrote to the process environment"
 
 
+class _Recording(dict):  # type: ignore[type-arg]
+    """A stand-in for os.environ that records every write."""
+
+    writes: list[str]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.writes.append(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.writes.append(key)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: object) -> object:  # type: ignore[override]
+        self.writes.append(key)
+        return super().pop(key, *default)
+
+
+@pytest.mark.fast
+def test_load_settings_never_writes_the_process_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "k5.toml"
+    config.write_text("[retrieve]\ntop_k = 5\n")
+    recording = _Recording({k: v for k, v in os.environ.items() if k != "RAG_CONFIG"})
+    recording.writes = []
+    monkeypatch.setattr(os, "environ", recording)
+    assert load_settings(config).retrieve.top_k == 5
+    assert load_settings().retrieve.top_k == 4
+    assert recording.writes == [], f"load_settings wrote {recording.writes} to the environment"
+
+
 def _index(base: Path) -> None:
     docs = base / "docs"
     docs.mkdir()
