@@ -244,16 +244,27 @@ def remove_stray_upload(name: str, settings: Settings | None = None) -> None:
     (uploads.upload_dir(s) / name).unlink(missing_ok=True)
 
 
-def check_index(settings: Settings | None = None, repair: bool = False) -> IndexCheck:
+def check_index(settings: Settings | None = None, repair: bool = False, force: bool = False) -> IndexCheck:
     """Compare the vector store, the manifest and BM25, and with ``repair`` bring them into agreement.
+
+    A missing or damaged manifest, vector store file or BM25 folder is named as such (``notes`` give
+    the cause and the fix); a read-only index can be checked, not repaired.
 
     Args:
         settings: Settings; defaults to ``Settings()`` (env and rag.toml).
-        repair: Delete orphan vectors, re-embed missing ones (or forget them when their file changed,
-            so the next ingest redoes it), restore spans, rebuild BM25; then check again.
+        repair: Keep a damaged manifest or vector store aside and rebuild it (the manifest from the
+            chunk metadata in the vector store, the vectors from the files); give back documents whose
+            vectors the manifest does not list; re-embed missing vectors (or forget them when their
+            file changed, so the next ingest redoes it); restore spans; rebuild BM25; check again.
+        force: With ``repair``, also delete vectors that belong to no document and forget listed
+            chunks whose vectors and files are both gone (without it they are kept and reported).
 
     Returns:
-        The counts of each disagreement (``clean`` when none), and what a repair did.
+        The counts of each disagreement (``clean`` when none), what a repair did, and notes.
+
+    Raises:
+        CollectionMismatchError: The settings name another collection than the index's.
+        ReadOnlyIndexError: ``repair`` on an index that cannot be written.
 
     """
-    return pipeline(settings).check(repair)
+    return pipeline(settings).check(repair, force)

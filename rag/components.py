@@ -4,26 +4,78 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from rag.core.settings import EmbedSettings, ModelSettings, Settings, StoreSettings
 from rag.index.handle import IndexHandle
-from rag.index.vector_store import VectorStore, make_store
+from rag.index.opening import Opened, open_for
+from rag.index.vector_store import VectorStore
 from rag.models.chat import ChatModel, make_model
 from rag.models.embedder import Embedder, make_embedder
 
-
-@lru_cache(maxsize=2)
-def shared_embedder(settings: EmbedSettings) -> Embedder:
-    """Return the embedder for these settings, loaded once per process."""
-    return make_embedder(settings)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-@lru_cache(maxsize=2)
-def shared_model(settings: ModelSettings) -> ChatModel:
-    """Return the chat model for these settings, loaded once per process."""
-    return make_model(settings)
+class Shared(Generic[K, V]):
+    """A process-wide cache that builds each value once, even when threads ask for it at once.
+
+    ``functools.lru_cache`` runs the function again for every thread that misses at the same time:
+    eight threads asking their first question would each load the chat model. Here a thread that
+    misses builds the value under that key's own lock while the others wait for it; other keys are
+    built in parallel. The least recently used value beyond ``maxsize`` is dropped.
+    """
+
+    def __init__(self, build: Callable[[K], V], maxsize: int) -> None:
+        """Remember how to build a value and how many to keep."""
+        self._build, self._maxsize = build, maxsize
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._building: dict[K, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: K) -> V:
+        """Return the value for ``key``, building it once."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            value = self._build(key)  # a failure is raised to this caller; the next one tries again
+            with self._lock:
+                self._values[key] = value
+                self._building.pop(key, None)
+                while len(self._values) > self._maxsize:
+                    self._values.popitem(last=False)
+            return value
+
+    def clear(self) -> None:
+        """Forget every value (tests; values in use stay usable)."""
+        with self._lock:
+            self._values.clear()
+
+
+shared_embedder: Shared[EmbedSettings, Embedder] = Shared(make_embedder, maxsize=2)
+shared_model: Shared[ModelSettings, ChatModel] = Shared(make_model, maxsize=2)
+
+_LOCAL_BACKENDS = ("bundled", "gguf")
+_IN_PROCESS_MODEL = threading.Lock()
+
+
+def answer_lock(settings: ModelSettings) -> AbstractContextManager[object]:
+    """Return what one generation holds: one lock for in-process models, nothing for a model server.
+
+    A GGUF model in this process answers one question at a time (as the UI's queue does: two at once
+    would share the same cores and both be slow); a model server takes concurrent requests itself.
+    """
+    return _IN_PROCESS_MODEL if settings.backend in _LOCAL_BACKENDS else nullcontext()
 
 
 _HANDLES: dict[tuple[StoreSettings, Path, str, int], IndexHandle] = {}
@@ -35,8 +87,21 @@ def shared_handle(store: StoreSettings, index_dir: Path, name: str, dim: int) ->
     key = (store, index_dir, name, dim)
     with _HANDLES_LOCK:
         if key not in _HANDLES:
-            _HANDLES[key] = IndexHandle(index_dir, lambda: make_store(store, index_dir, name, dim))
+            _HANDLES[key] = IndexHandle(
+                index_dir, lambda purpose: open_for(purpose, store, index_dir, name, dim)
+            )
         return _HANDLES[key]
+
+
+def close_index(index_dir: Path) -> None:
+    """Close this process's clients on the index at ``index_dir``; the next use opens it afresh.
+
+    For a program that moves, restores or deletes an index folder while it keeps running.
+    """
+    with _HANDLES_LOCK:
+        handles = [h for k, h in _HANDLES.items() if k[1] == index_dir.resolve()]
+    for handle in handles:
+        handle.close()
 
 
 class Components:
@@ -79,6 +144,10 @@ class Components:
                 self._model = shared_model(self.settings.model)
             return self._model
 
+    def generating(self) -> AbstractContextManager[object]:
+        """Hold the chat model for one generation (serialized for an in-process model; see answer_lock)."""
+        return answer_lock(self.settings.model)
+
     def preload_model(self) -> None:
         """Start loading the chat model in the background (it loads while retrieval runs)."""
         if self._model is None and not self._model_lock.locked():
@@ -96,7 +165,7 @@ class Components:
             s, e = self.settings, self.embedder
             if self._fixed_store is not None:
                 store = self._fixed_store
-                self._handle = IndexHandle(s.index_dir, lambda: store, reopenable=False)
+                self._handle = IndexHandle(s.index_dir, lambda _: Opened(store, True), reopenable=False)
             else:
                 self._handle = shared_handle(s.store, s.index_dir.resolve(), e.name, e.dim)
         return self._handle

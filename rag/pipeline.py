@@ -7,9 +7,9 @@ tests pass their own parts. The CLI, the UI, the eval and the benchmarks all go 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.prompt import build_messages
@@ -21,9 +21,9 @@ from rag.answer.steps import (
     split_flagged,
     validate_question,
 )
-from rag.components import Components
+from rag.components import Components, Shared
 from rag.core.clock import StageClock
-from rag.core.errors import StoreError
+from rag.core.errors import IndexDamagedError, StoreDamagedError, StoreError
 from rag.core.settings import Settings, load_settings
 from rag.core.types import (
     Answer,
@@ -40,10 +40,10 @@ from rag.core.types import (
     Token,
 )
 from rag.index.handle import Snapshot
-from rag.index.manifest import DAY_SCHEMA, Manifest, no_index_error
+from rag.index.manifest import DAY_SCHEMA, MANIFEST, Manifest, no_index_error
 from rag.index.vector_store import VectorStore
 from rag.ingestion.unchanged import unchanged_ingest
-from rag.ingestion.writer import Progress, remove_from_index, reset_index, run_ingest
+from rag.ingestion.writer import Progress, empty_index, remove_from_index, run_ingest
 from rag.retrieval.retriever import Retriever
 from rag.retrieval.scope import check_collection, resolve
 from rag.verify.injection import for_model
@@ -78,17 +78,19 @@ class Pipeline(Components):
         if not rebuild and self._fixed_store is None:
             e = self.embedder
             index_dir, named = self.settings.index_dir, (e.name, e.dim)
-            quick = unchanged_ingest(files, index_dir, named, prune, collection, prune_under)
+            stored_as = self.settings.store.collection
+            quick = unchanged_ingest(files, index_dir, named, prune, collection, prune_under, stored_as)
             if quick is not None:
                 return quick
-        with self.index.writing() as store:
+        with self.index.writing("rebuild" if rebuild else "write") as store:
             if rebuild:
-                reset_index(self.settings.index_dir, store)
+                empty_index(self.settings.index_dir, store)
             report = run_ingest(
                 files, self.settings, self.embedder, store, prune, progress, show_bar, collection, prune_under
             )
         self.index.committed(report.generation)
-        return report
+        notes = self.index.take_notes()
+        return replace(report, notes=notes + report.notes) if notes else report
 
     def documents(self) -> list[DocumentInfo]:
         """Return the indexed documents with their chunk counts (empty when there is no index)."""
@@ -102,15 +104,34 @@ class Pipeline(Components):
         self.index.committed(generation)
         return removed
 
-    def check(self, repair: bool = False) -> IndexCheck:
+    def check(self, repair: bool = False, force: bool = False) -> IndexCheck:
         """Compare the vector store, the manifest and BM25 (fixing them with ``repair``); see ``rag.api``."""
-        from rag.ingestion.check import inspect_index
+        from rag.ingestion.check import inspect_index, unopenable
+        from rag.ingestion.repair import repair_index
 
-        with self.index.writing() as store:
-            result = inspect_index(self.settings, store, self.embedder, repair)
-        if repair:
-            self.index.committed(result.generation)
-        return result
+        if not repair:
+            try:
+                with self.index.writing("check") as store:
+                    return inspect_index(self.settings, store, self.embedder)
+            except StoreDamagedError as exc:
+                return unopenable(self.settings.index_dir, exc)
+        with self.index.writing("repair") as store:
+            done, unplaced, lost = repair_index(self.settings, store, self.embedder, force)
+            result = inspect_index(self.settings, store, self.embedder)
+        self.index.committed(result.generation)
+        notes = list(result.notes)
+        if unplaced:
+            notes.append(
+                f"{unplaced} vectors belong to no document (no document id or path): kept. rag check "
+                "--repair --force deletes them."
+            )
+        if lost:
+            notes.append(
+                f"{lost} listed chunks have no vector and their files are gone: kept. Restore the files "
+                "and run rag check --repair again, or rag check --repair --force forgets them."
+            )
+        repairs = (*self.index.take_notes(), *done)
+        return replace(result, repairs=repairs, notes=tuple(notes))
 
     def retrieve(
         self, question: Query | str, top_k: int | None = None, where: Scope | None = None
@@ -140,9 +161,15 @@ class Pipeline(Components):
 
     def _retriever(self, store: VectorStore, snap: Snapshot) -> Retriever:
         """Return a retriever over one commit, refusing a missing index or another embedder's."""
+        if snap.manifest is None and (n := store.count()):
+            raise IndexDamagedError(
+                f"The manifest {self.settings.index_dir / MANIFEST} is missing, while the vector store holds "
+                f"{n} chunks. Run `rag check --repair`: it rebuilds the manifest from them."
+            )
         if snap.manifest is None or not snap.manifest.documents:
             raise no_index_error(self.settings.index_dir)
         snap.manifest.check_embedder(self.embedder.name, self.embedder.dim, self.settings.index_dir)
+        snap.manifest.check_collection(self.settings.store.collection, self.settings.index_dir)
         newest = snap.newest_day if snap.manifest.schema >= DAY_SCHEMA else 0  # no "day" to filter on
         return Retriever(self.embedder, store, snap.bm25, self.settings.retrieve, snap.committed, newest)
 
@@ -170,7 +197,8 @@ class Pipeline(Components):
         day = query_day(as_of)
         clock = StageClock()
         self.preload_model()  # a cold start loads the model and the embedder side by side
-        standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
+        with self.generating() if history else nullcontext():  # a follow-up is rewritten by the model
+            standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
         query = replace(make_query(standalone, day), scope=where or None)
         passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
         clock.lap("retrieve")
@@ -197,12 +225,13 @@ class Pipeline(Components):
             model = clock.load(lambda: self.model)
             messages = build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
             clock.lap("prompt")
-            for piece in generate(model, messages):
-                if isinstance(piece, Draft):
-                    draft = piece
-                else:
-                    clock.first_token()
-                    yield Token(piece)
+            with self.generating():  # one answer at a time on an in-process model; retrieval runs on
+                for piece in generate(model, messages):
+                    if isinstance(piece, Draft):
+                        draft = piece
+                    else:
+                        clock.first_token()
+                        yield Token(piece)
             clock.lap("generate")
         verdict = verifier.verify(query, draft, passages)
         clock.lap("check")
@@ -240,6 +269,5 @@ class Pipeline(Components):
         raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
 
 
-@lru_cache(maxsize=8)
-def _cached_pipeline(settings: Settings) -> Pipeline:
-    return Pipeline(settings)
+# One pipeline per settings, built once even when threads ask at the same moment.
+_cached_pipeline: Shared[Settings, Pipeline] = Shared(Pipeline, maxsize=8)

@@ -110,4 +110,9 @@ def test_cli_check_exit_codes_and_json(corpus, tmp_path):
     assert any("interrupted ingest" in r for r in result["repairs"]), result["repairs"]
     (tmp_path / "idx" / "manifest.json").write_text("{damaged")
     broken = rag("check")
-    assert broken.returncode == 2 and "--rebuild" in broken.stderr
+    assert broken.returncode == 1 and "the manifest is damaged (manifest_damaged)" in broken.stdout
+    assert "rag check --repair" in broken.stdout and not broken.stderr
+    rebuilt = rag("check", "--repair")
+    assert rebuilt.returncode == 0 and "Consistent" in rebuilt.stdout, rebuilt.stdout + rebuilt.stderr
+    assert "kept the damaged manifest as" in rebuilt.stdout
+    assert json.loads(rag("docs", "--json").stdout), "the documents are listed again"

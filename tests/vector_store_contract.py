@@ -45,7 +45,15 @@ class VectorStoreContract:
         assert [c.id for c in store.get(["c3", "nope", "c1"])] == ["c3", "c1"]
 
     def test_every_field_of_a_chunk_survives_the_round_trip(self, store: VectorStore) -> None:
-        full = chunk(1, page=3, section="Costs > 2024", collection="news", file_offset=7)
+        full = chunk(
+            1,
+            page=3,
+            section="Costs > 2024",
+            collection="news",
+            file_offset=7,
+            source_path="/d/d1.txt",
+            source_hash="ab12",
+        )
         bare = chunk(2, date=None, doc="d2")
         store.upsert([full, bare], [EAST, NORTH])
         assert store.get(["c1", "c2"]) == [full, bare]

@@ -22,7 +22,15 @@ def settings_of(ctx: click.Context) -> Settings:
     return settings
 
 
-def fail(exc: RagError) -> NoReturn:
-    """Print the error (it says the fix) in red on stderr and exit with 2."""
-    click.secho(f"Error: {plain(str(exc))}", fg="red", err=True)
+def fail(exc: RagError, mid_line: bool = False) -> NoReturn:
+    """Print the error (its cause and fix) as one line of its own on stderr and exit with 2.
+
+    Args:
+        exc: The error; its message names the fix.
+        mid_line: A streamed draft was being printed without its newline: end that line first.
+    """
+    if mid_line:
+        click.echo("", err=True)
+    message = " ".join(plain(str(exc)).split())
+    click.secho(f"Error: {message}", fg="red", err=True)
     sys.exit(EXIT_ERROR)

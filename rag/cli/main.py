@@ -79,16 +79,22 @@ def ingest(
 
 @main.command()
 @click.option("--repair", is_flag=True, help="Fix what disagrees, then check again.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --repair: also delete vectors that belong to no document and forget chunks whose vectors "
+    "and files are both gone (what cannot be re-created; without it they are kept and reported).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def check(ctx: click.Context, repair: bool, as_json: bool) -> None:
+def check(ctx: click.Context, repair: bool, force: bool, as_json: bool) -> None:
     """Check that the vector store, the manifest and BM25 agree; --repair fixes them.
 
     Exits with 0 when they agree, 1 when problems are found (or remain after --repair), 2 on an error.
     """
     settings = _settings(ctx)
     try:
-        result = api.check_index(settings, repair=repair)
+        result = api.check_index(settings, repair=repair, force=force)
     except RagError as exc:
         _fail(exc)
     if as_json:
@@ -142,6 +148,7 @@ def ask(
     --in, --collection, --title, --since and --until limit the documents searched (all must hold).
     """
     where = Scope(**scope) or None
+    mid_line = False  # a draft is being streamed on stderr without its newline yet
     try:
         if server:
             from rag.serve.client import ask_stream as remote
@@ -157,13 +164,15 @@ def ask(
                     click.echo(json.dumps(answer_dict(event.answer), indent=2, ensure_ascii=False))
             elif isinstance(event, Retrieved):
                 click.secho(f"Found {len(event.passages)} passages. Draft: ", nl=False, dim=True, err=True)
+                mid_line = True
             elif isinstance(event, Token):
                 click.secho(plain(event.text), nl=False, dim=True, err=True)
             elif isinstance(event, Done):
                 click.echo("", err=True)
+                mid_line = False
                 print_answer(event.answer)
     except RagError as exc:
-        _fail(exc)
+        _fail(exc, mid_line)
 
 
 @main.command()

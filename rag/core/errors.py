@@ -33,6 +33,22 @@ class StoreError(RagError):
     """The vector store could not be opened or reached."""
 
 
+class IndexDamagedError(RagError):
+    """A part of the index (manifest, vector store file, BM25 folder) is missing or damaged."""
+
+
+class StoreDamagedError(StoreError, IndexDamagedError):
+    """The vector store on disk cannot be opened, or is gone while the manifest lists chunks."""
+
+
+class CollectionMismatchError(RagError):
+    """The settings name another Chroma collection than the one the index was built in."""
+
+
+class ReadOnlyIndexError(RagError):
+    """A command that writes was given an index it cannot write to."""
+
+
 class MissingDependencyError(RagError):
     """An optional package is needed for the chosen setting."""
 

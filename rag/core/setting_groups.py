@@ -182,6 +182,13 @@ class ModelSettings(_Section):
     )
     max_tokens: int = Field(160, ge=1, description="Most tokens generated per answer.")
     temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 = deterministic.")
+    cache_prompt: bool = Field(
+        False,
+        description="Let a GGUF model reuse the prompt prefix it computed for the previous question "
+        "(llama.cpp's prompt cache): faster by the shared instructions, but the answer then depends "
+        "slightly on the question asked before (the numbers differ with how the prompt is split); "
+        "off, the same question always gets the same answer, whatever was asked before or at once.",
+    )
     cache_dir: str = Field("~/.cache/rag/models", description="Where joined bundled model files are kept.")
 
 

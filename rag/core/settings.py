@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from pydantic import Field, ValidationError
@@ -28,6 +27,10 @@ from rag.core.setting_groups import (
     StoreSettings,
     UiSettings,
 )
+
+# The TOML file of the settings being built in this thread (a context variable, not the process
+# environment: threads loading settings at once each read their own file).
+_TOML_FILE: ContextVar[Path | None] = ContextVar("rag_toml_file", default=None)
 
 # The sections live in sections.py; callers import them from here, with the tree.
 __all__ = [
@@ -74,13 +77,21 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Order: explicit arguments, environment, then the TOML file (``RAG_CONFIG`` or rag.toml)."""
-        toml = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+        """Order: explicit arguments, environment, then the TOML file (``load_settings``'s, else rag.toml)."""
+        toml = _TOML_FILE.get() or _default_toml()
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml))
+
+
+def _default_toml() -> Path:
+    """Return the TOML file named by the user's RAG_CONFIG variable, else rag.toml (read, never written)."""
+    return Path(os.environ.get("RAG_CONFIG", "rag.toml"))
 
 
 def load_settings(config: str | Path | None = None, **overrides: object) -> Settings:
     """Load settings, optionally from a given TOML file; errors say which value to fix.
+
+    Safe to call from many threads at once: the file is handed to the TOML source through a context
+    variable of the calling thread, and the process environment is only read.
 
     Args:
         config: A TOML file whose values sit under the environment variables.
@@ -94,12 +105,13 @@ def load_settings(config: str | Path | None = None, **overrides: object) -> Sett
     """
     from rag.core.errors import RagError
 
-    path = Path(config) if config is not None else Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+    path = Path(config) if config is not None else _default_toml()
     if (config is not None or "RAG_CONFIG" in os.environ) and not path.is_file():
-        raise RagError(f"Settings file {path} does not exist. Pass an existing .toml file.")
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise RagError(f"Settings file {path} {what}. Pass an existing .toml file (--config or RAG_CONFIG).")
+    token = _TOML_FILE.set(path)
     try:
-        with _config_file(path):
-            return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise RagError(
@@ -107,17 +119,5 @@ def load_settings(config: str | Path | None = None, **overrides: object) -> Sett
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise RagError(f"{path} is not valid TOML ({exc}). Fix the file.") from None
-
-
-@contextmanager
-def _config_file(path: Path) -> Iterator[None]:
-    """Point RAG_CONFIG at ``path`` while settings are read (the TOML source reads it)."""
-    old = os.environ.get("RAG_CONFIG")
-    os.environ["RAG_CONFIG"] = str(path)
-    try:
-        yield
     finally:
-        if old is None:
-            os.environ.pop("RAG_CONFIG", None)
-        else:
-            os.environ["RAG_CONFIG"] = old
+        _TOML_FILE.reset(token)

@@ -39,7 +39,9 @@ class Chunk:
     the PDF page (or slide) holding most of the span, ``section`` the heading path ("Costs > 2024")
     of a Markdown, HTML or .docx file, or where else it is: "Sheet1 > row 12", a mail's subject and
     date, "cell 4" of a notebook; None when the format has none. ``collection`` is the name given at
-    ingest (``rag ingest --collection``), "" for none.
+    ingest (``rag ingest --collection``), "" for none. ``source_path`` (the file as resolved at
+    ingest) and ``source_hash`` (its sha256 then) let ``rag check --repair`` rebuild a lost manifest
+    from the vector store; "" in an older index.
     """
 
     id: str
@@ -54,6 +56,8 @@ class Chunk:
     page: int | None = None
     section: str | None = None
     collection: str = ""
+    source_path: str = ""
+    source_hash: str = ""
 
     @property
     def file_span(self) -> tuple[int, int]:
@@ -207,6 +211,7 @@ class IngestReport:
     seconds: float = 0.0
     problems: tuple[FileProblem, ...] = field(default_factory=tuple)
     generation: int = 0  # the index's commit number after this run
+    notes: tuple[str, ...] = ()  # what the run had to do first (a damaged store moved aside, ...)
 
     @property
     def failures(self) -> tuple[FileProblem, ...]:
@@ -329,12 +334,20 @@ class IndexCheck:
     bm25_version_missing: bool = False  # the BM25 version the manifest names is gone or unreadable
     stale_bm25_versions: int = 0  # BM25 folders the manifest does not name
     unfinished_journal: bool = False  # an ingest died before it cleaned up
-    outdated_metadata: bool = False  # chunk metadata predates pages, sections and collections
+    outdated_metadata: bool = False  # chunk metadata predates pages, sections, collections, sources
+    manifest_missing: bool = False  # no manifest, but the vector store holds chunks
+    manifest_damaged: bool = False  # the manifest cannot be read
+    store_damaged: bool = False  # the vector store cannot be opened or searched
+    store_missing: bool = False  # no vector store, but the manifest lists chunks
+    bm25_damaged: bool = False  # the BM25 folder the manifest names cannot be loaded
+    unplaced_vectors: int = 0  # vectors with no document to rebuild them into (deleted only with --force)
+    lost_chunks: int = 0  # listed chunks with no vector whose files are gone (forgotten only with --force)
     repairs: tuple[str, ...] = ()  # what ``--repair`` did
+    notes: tuple[str, ...] = ()  # what was found, in words: the cause and the command that fixes it
 
     def problems(self) -> dict[str, int]:
         """Return each disagreement found with its count (empty when the index is consistent)."""
-        counts = ("documents", "chunks", "vectors", "generation", "repairs")
+        counts = ("documents", "chunks", "vectors", "generation", "repairs", "notes")
         return {f.name: int(v) for f in fields(self) if f.name not in counts and (v := getattr(self, f.name))}
 
     @property

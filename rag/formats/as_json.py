@@ -38,7 +38,7 @@ def scope_dict(scope: Scope) -> dict[str, Any]:
 
 
 def _source_dict(c: Chunk) -> dict[str, Any]:
-    """Where a chunk comes from, for JSON output: document, title, date, page, section, spans and text."""
+    """Where a chunk comes from, for JSON output: document, title, date, page, section, spans, text, file."""
     return {
         "doc": c.path,
         "doc_id": c.doc_id,
@@ -52,6 +52,8 @@ def _source_dict(c: Chunk) -> dict[str, Any]:
         "file_start": c.file_span[0],
         "file_end": c.file_span[1],
         "text": c.text,
+        "source_path": c.source_path,  # the file as resolved at ingest
+        "source_hash": c.source_hash,  # its sha256 then
     }
 
 
@@ -96,6 +98,8 @@ def chunk_from(d: dict[str, Any], chunk_id: str) -> Chunk:
         d["page"],
         d["section"],
         d.get("collection", ""),
+        d.get("source_path", ""),
+        d.get("source_hash", ""),
     )
 
 

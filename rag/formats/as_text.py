@@ -20,6 +20,8 @@ def print_report(report: IngestReport) -> None:
         f"{report.chunks_embedded} chunks embedded, {report.chunks_skipped} unchanged, "
         f"{report.chunks_removed} removed ({report.seconds:.1f} s)."
     )
+    for note in report.notes:
+        click.secho(f"  note: {plain(note)}", fg="yellow", err=True)
     for p in report.problems:
         click.secho(
             f"  {'skipped' if p in report.failures else 'warning'}: {plain(p.path)}: {plain(p.reason)}",
@@ -48,7 +50,14 @@ CHECK_LABELS = {
     "bm25_version_missing": "the BM25 index the manifest names is gone or unreadable",
     "stale_bm25_versions": "old BM25 folders left behind",
     "unfinished_journal": "an ingest died before it cleaned up",
-    "outdated_metadata": "chunk metadata of an older rag: no pages, sections or collections",
+    "outdated_metadata": "chunk metadata of an older rag: no pages, sections, collections or sources",
+    "manifest_missing": "the manifest is missing (the vector store still holds chunks)",
+    "manifest_damaged": "the manifest is damaged",
+    "store_damaged": "the vector store cannot be opened or searched",
+    "store_missing": "the vector store is missing (the manifest lists chunks)",
+    "bm25_damaged": "the BM25 folder the manifest names is damaged",
+    "unplaced_vectors": "vectors that belong to no document (deleted only with --force)",
+    "lost_chunks": "listed chunks whose vectors and files are both gone (forgotten only with --force)",
 }
 
 
@@ -62,6 +71,8 @@ def print_check(result: IndexCheck, index_dir: Path) -> None:
         click.echo(f"  repaired: {plain(action)}")
     for name, count in result.problems().items():
         click.secho(f"  {count:6d}  {CHECK_LABELS.get(name, name)} ({name})", fg="yellow")
+    for note in result.notes:
+        click.secho(f"  {plain(note)}", fg="yellow")
     if result.clean:
         click.secho("Consistent: the vector store, the manifest and BM25 agree.", fg="green")
     else:

@@ -30,6 +30,8 @@ def metadata_of(chunk: Chunk) -> dict[str, Any]:
         "page": chunk.page or 0,
         "section": chunk.section or "",
         "collection": chunk.collection,
+        "source_path": chunk.source_path,
+        "source_hash": chunk.source_hash,
     }
 
 
@@ -39,7 +41,7 @@ def chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
     Args:
         chunk_id: The row's id.
         text: The row's document text.
-        meta: The row's metadata (an older index's rows lack page, section and collection).
+        meta: The row's metadata (an older index's rows lack page, section, collection and source).
 
     Returns:
         The chunk, with None for a missing page or section.
@@ -58,6 +60,8 @@ def chunk_from(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         page=int(meta.get("page") or 0) or None,
         section=str(meta.get("section") or "") or None,
         collection=str(meta.get("collection") or ""),
+        source_path=str(meta.get("source_path") or ""),
+        source_hash=str(meta.get("source_hash") or ""),
     )
 
 

@@ -13,15 +13,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rag.core.errors import EmbedderMismatchError, NoIndexError, RagError
+from rag.core.errors import CollectionMismatchError, EmbedderMismatchError, IndexDamagedError, NoIndexError
 from rag.core.text import page_of, section_of
 from rag.core.types import Chunk, DocumentInfo
 
 MANIFEST = "manifest.json"
-# Of the chunk metadata in the vector store. 3: "page", "section" and "collection" too (older indexes are
-# rewritten by the next ingest or `rag check --repair`, without re-embedding); 2: "day" (YYYYMMDD) for
-# date filters; 1 (or absent): neither.
-SCHEMA = 3
+# Of the chunk metadata in the vector store. 4: "source_path" and "source_hash" too, from which a lost
+# manifest is rebuilt; 3: "page", "section" and "collection"; 2: "day" (YYYYMMDD) for date filters;
+# 1 (or absent): neither. Older indexes are rewritten by the next ingest or `rag check --repair`,
+# without re-embedding.
+SCHEMA = 4
+COLLECTION_SCHEMA = 3  # the first schema whose chunks carry "collection": scopes work from here on
 DAY_SCHEMA = 2  # the first schema whose chunks carry "day": as-of filters work from here on
 
 
@@ -57,6 +59,8 @@ class DocEntry:
             page=page_of(self.pages or (), start, end) if known else stored.page,
             section=section_of(self.sections or (), start, end) if known else stored.section,
             collection=self.collection,
+            source_path=self.path,
+            source_hash=self.hash or stored.source_hash,  # "" marks an entry the next ingest re-reads
         )
 
 
@@ -70,17 +74,23 @@ class Manifest:
     generation: int = 0
     bm25: str = ""  # the BM25 version folder (bm25.<id>) built from exactly these chunks
     schema: int = SCHEMA  # of the chunk metadata in the vector store; older indexes are upgraded on ingest
+    store_collection: str = ""  # the Chroma collection the vectors are in ("" in an older index)
 
     @classmethod
     def load(cls, index_dir: Path) -> Manifest | None:
-        """Read the manifest, or return None when the index does not exist yet."""
+        """Read the manifest, or return None when the index does not exist yet.
+
+        Raises:
+            IndexDamagedError: The file is not a manifest (the message says how to rebuild it).
+
+        """
         path = index_dir / MANIFEST
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            raw = json.loads(text)
+            raw = json.loads(data.decode("utf-8"))
             docs = {k: DocEntry(**v) for k, v in raw["documents"].items()}
             return cls(
                 raw["embedder"],
@@ -89,10 +99,12 @@ class Manifest:
                 int(raw.get("generation", 0)),
                 raw.get("bm25", ""),
                 int(raw.get("schema", 1)),
+                str(raw.get("collection", "")),
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RagError(
-                f"{path} is damaged ({exc}). Rebuild the index: rag ingest --rebuild PATH..."
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IndexDamagedError(
+                f"The manifest {path} is damaged ({type(exc).__name__}: {exc}). Run `rag check --repair`: "
+                "it keeps the damaged file aside and rebuilds the manifest from the vector store."
             ) from None
 
     def save(self, index_dir: Path) -> None:
@@ -106,6 +118,7 @@ class Manifest:
             "generation": self.generation,
             "bm25": self.bm25,
             "schema": self.schema,
+            "collection": self.store_collection,
             "documents": {k: asdict(v) for k, v in self.documents.items()},
         }
         with tmp.open("w", encoding="utf-8") as fh:
@@ -135,6 +148,16 @@ class Manifest:
                 f"The index at {index_dir} was built with the embedder {self.embedder} "
                 f"({self.dim}-d), but the settings use {name} ({dim}-d). Rebuild it with "
                 f"`rag ingest --rebuild PATH...`, or set RAG_INDEX_DIR to another folder."
+            )
+
+    def check_collection(self, name: str, index_dir: Path) -> None:
+        """Refuse to read or write an index's vectors in another collection than its own."""
+        if self.store_collection and self.store_collection != name and self.documents:
+            raise CollectionMismatchError(
+                f"The index at {index_dir} keeps its vectors in the Chroma collection "
+                f"'{self.store_collection}', but the settings name '{name}' (store.collection). Unset "
+                f"RAG_STORE__COLLECTION or set it to '{self.store_collection}'; to start a new index in "
+                f"'{name}', use another folder (--index) or rag ingest --rebuild PATH..."
             )
 
     def infos(self) -> list[DocumentInfo]:

@@ -18,10 +18,28 @@ JOURNAL = "ingest-journal.json"
 
 def begin(index_dir: Path, ids: Iterable[str]) -> None:
     """Record the ids about to be written or deleted (atomically, synced to disk)."""
+    _write(index_dir, sorted(set(ids)))
+
+
+def begin_reset(index_dir: Path) -> None:
+    """Record that the index is being emptied (``--rebuild``): a crash part way is finished next run."""
+    _write(index_dir, {"reset": True})
+
+
+def resetting(index_dir: Path) -> bool:
+    """Return True when a run that was emptying the index died before it finished."""
+    try:
+        data = json.loads((index_dir / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("reset") is True
+
+
+def _write(index_dir: Path, data: object) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = index_dir / (JOURNAL + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(sorted(set(ids)), fh)
+        json.dump(data, fh)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, index_dir / JOURNAL)
@@ -33,11 +51,12 @@ def pending(index_dir: Path) -> set[str] | None:
     None (a damaged journal) means the caller must compare the whole store with the manifest.
     """
     try:
-        return set(json.loads((index_dir / JOURNAL).read_text(encoding="utf-8")))
+        data = json.loads((index_dir / JOURNAL).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return set()
-    except (ValueError, TypeError):
+    except ValueError:
         return None
+    return {str(i) for i in data} if isinstance(data, list) else None
 
 
 def end(index_dir: Path) -> None:

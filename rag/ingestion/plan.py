@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,7 +52,18 @@ def find_files(paths: Iterable[Path], skip: Sequence[Path] = ()) -> tuple[list[P
 
 
 def _broken_link(path: Path) -> FileProblem:
-    """Describe a symbolic link whose target is gone."""
+    """Describe a symbolic link that leads to no file: its target is gone, or the links go round in a loop."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 raises this for a loop
+        return FileProblem(
+            str(path), "symbolic link loop (the links lead back to themselves); fix or delete it"
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return FileProblem(
+                str(path), "symbolic link loop (the links lead back to themselves); fix or delete it"
+            )
     return FileProblem(
         str(path), f"broken symbolic link (its target {os.readlink(path)} does not exist); fix or delete it"
     )
@@ -135,16 +147,7 @@ def plan_file(
         return
     if warning:
         plan.problems.append(FileProblem(str(path), f"warning: {warning}"))
-    known = set(old.chunks) - absent if old else set()
-    for c in chunks:
-        if c.id in known:
-            plan.skipped += 1
-            plan.to_update.append(c)
-        else:
-            plan.to_embed.append(c)
-    plan.to_delete.extend(set(old.chunks if old else ()) - {c.id for c in chunks})
-    plan.changed_docs += 1
-    manifest.documents[doc.id] = DocEntry(
+    entry = DocEntry(
         str(path.resolve()),
         doc.path,
         doc.content_hash,
@@ -156,6 +159,16 @@ def plan_file(
         [list(p) for p in doc.pages],
         [list(s) for s in doc.sections],
     )
+    known = set(old.chunks) - absent if old else set()
+    for c in (entry.committed(doc.id, c) for c in chunks):  # with the source path and hash
+        if c.id in known:
+            plan.skipped += 1
+            plan.to_update.append(c)
+        else:
+            plan.to_embed.append(c)
+    plan.to_delete.extend(set(old.chunks if old else ()) - {c.id for c in chunks})
+    plan.changed_docs += 1
+    manifest.documents[doc.id] = entry
 
 
 def _chunks(doc: Document, settings: Settings, embedder: Embedder, collection: str = "") -> list[Chunk]:

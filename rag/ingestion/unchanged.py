@@ -20,6 +20,7 @@ def unchanged_ingest(
     prune: bool,
     collection: str | None = None,
     prune_under: Sequence[Path] = (),
+    store_collection: str = "",
 ) -> IngestReport | None:
     """Return the report of an ingest that would change nothing, or None when it has work to do.
 
@@ -37,6 +38,8 @@ def unchanged_ingest(
         collection: The collection the ingest puts its documents in (None keeps theirs); a document
             in another one needs its chunks' metadata rewritten.
         prune_under: Paths under which the ingest removes documents whose files are gone.
+        store_collection: The Chroma collection the settings name (another than the index's is an
+            error the full ingest reports).
 
     Returns:
         The report (nothing embedded or removed), or None.
@@ -49,6 +52,7 @@ def unchanged_ingest(
         or manifest.schema < SCHEMA
         or not manifest.bm25
         or (manifest.embedder, manifest.dim) != embedder
+        or manifest.store_collection not in ("", store_collection)
         or journal.pending(index_dir) != set()
     ):
         return None

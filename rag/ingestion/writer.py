@@ -24,12 +24,14 @@ from pathlib import Path
 from rag.core.errors import IndexBusyError, RagError
 from rag.core.settings import Settings
 from rag.core.types import Chunk, IngestReport
+from rag.index.access import disk_full, require_writable
 from rag.index.bm25 import BM25Index, remove_versions
-from rag.index.manifest import MANIFEST, SCHEMA, Manifest, require_manifest
+from rag.index.manifest import SCHEMA, Manifest, require_manifest
 from rag.index.vector_store import VectorStore
 from rag.ingestion import journal
 from rag.ingestion.loaders import LoadOptions
 from rag.ingestion.plan import Plan, find_files, plan_file, prune
+from rag.ingestion.recovery import finish_reset, recover, reset_index, settle
 from rag.ingestion.refresh import refresh_metadata
 from rag.models.embedder import Embedder
 
@@ -39,9 +41,14 @@ _EMBED_BATCH = 64
 
 @contextmanager
 def index_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
-    """Hold the index's write lock: Chroma's PersistentClient is unsafe with several writers."""
+    """Hold the index's write lock: Chroma's PersistentClient is unsafe with several writers.
+
+    An OSError from the work done under it (a full disk, say, while the manifest or BM25 is written)
+    becomes a RagError with the cause and the fix; the last commit stays as it was.
+    """
     from filelock import FileLock, Timeout
 
+    require_writable(index_dir, "write to it")
     index_dir.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(index_dir / ".write.lock"), timeout=timeout):
@@ -51,45 +58,13 @@ def index_lock(index_dir: Path, timeout: float = 10.0) -> Iterator[None]:
             f"Another process is writing to the index at {index_dir} (ingest or remove). Wait for it "
             "to finish and run this again."
         ) from None
-
-
-def recover(index_dir: Path, store: VectorStore, manifest: Manifest) -> int:
-    """Undo what a crashed run left behind (under the write lock); return how many orphans were deleted.
-
-    The journal lists the ids the run meant to write, update or delete: those the manifest does not
-    hold are deleted, those it holds get back the spans it commits. A store that still holds more or
-    fewer vectors than the manifest has chunks (a damaged journal, a manifest deleted by hand) is
-    compared in full, so no vector outside the manifest survives.
-    """
-    unfinished = (index_dir / journal.JOURNAL).exists()
-    committed = manifest.chunk_ids()
-    before = store.count()
-    if unfinished:
-        listed = journal.pending(index_dir)
-        if listed is not None:
-            store.delete(sorted(listed - committed))
-            restore_metadata(store, manifest, listed & committed)
-    if store.count() != len(committed):
-        store.delete(sorted(set(store.ids()) - committed))
-    if unfinished:
-        if manifest.bm25:
-            remove_versions(index_dir, keep=manifest.bm25)
-        journal.end(index_dir)
-    return before - store.count()
-
-
-def restore_metadata(store: VectorStore, manifest: Manifest, ids: Iterable[str]) -> int:
-    """Give stored chunks the spans, title, path and date the manifest commits; return how many changed."""
-    owners = manifest.owners()
-    wanted = sorted(i for i in ids if i in owners)
-    fixed = [
-        want
-        for c in store.get(wanted)
-        if (want := manifest.documents[owners[c.id]].committed(owners[c.id], c)) != c
-    ]
-    if fixed:
-        store.update_spans(fixed)
-    return len(fixed)
+    except OSError as exc:
+        full = disk_full(index_dir)
+        raise RagError(
+            f"Writing the index at {index_dir} failed ({exc}). "
+            + (f"{full}: free some space" if full else "Check the folder (disk space, permissions)")
+            + ", then run rag check --repair (the last commit is unchanged)."
+        ) from exc
 
 
 def _embed_all(
@@ -109,16 +84,25 @@ def _embed_all(
                 progress(bar.n, len(chunks), "embedding")
 
 
-def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: Iterable[Chunk] = ()) -> str:
+def build_bm25(
+    index_dir: Path,
+    store: VectorStore,
+    manifest: Manifest,
+    fresh: Iterable[Chunk] = (),
+    partial: bool = False,
+) -> str:
     """Build and save a BM25 version over exactly the manifest's chunks; return its folder name.
 
-    Texts come from ``fresh`` (chunks of this run, still in memory) or else from the vector store.
+    Texts come from ``fresh`` (chunks of this run, still in memory) or else from the vector store;
+    ``partial`` (a repair keeping chunks whose texts are lost) leaves out those the store lacks.
     """
     known = {c.id: c for c in fresh}
     wanted = sorted(manifest.chunk_ids())
     known.update((c.id, c) for c in store.get([i for i in wanted if i not in known]))
     lost = len(wanted) - len(known.keys() & set(wanted))
-    if lost:
+    if partial:
+        wanted = [i for i in wanted if i in known]
+    elif lost:
         raise RagError(
             f"The vector store lacks {lost} of the {len(wanted)} chunks the index lists (was it emptied, "
             "or is another collection or server configured?). Run `rag check --repair` to re-embed "
@@ -128,10 +112,15 @@ def build_bm25(index_dir: Path, store: VectorStore, manifest: Manifest, fresh: I
 
 
 def commit(
-    index_dir: Path, store: VectorStore, manifest: Manifest, stale: list[str], fresh: list[Chunk]
+    index_dir: Path,
+    store: VectorStore,
+    manifest: Manifest,
+    stale: list[str],
+    fresh: list[Chunk],
+    partial: bool = False,
 ) -> int:
     """Build BM25, write the manifest (the commit point), delete stale vectors; return the generation."""
-    manifest.bm25 = build_bm25(index_dir, store, manifest, fresh)
+    manifest.bm25 = build_bm25(index_dir, store, manifest, fresh, partial)
     manifest.save(index_dir)
     if stale:
         store.delete(stale)
@@ -172,18 +161,30 @@ def run_ingest(
     started = time.perf_counter()
     index_dir = settings.index_dir
     with index_lock(index_dir):
-        manifest = Manifest.load(index_dir) or Manifest(embedder.name, embedder.dim)
+        finish_reset(index_dir, store)
+        found = Manifest.load(index_dir)
+        manifest = found or Manifest(embedder.name, embedder.dim)
         manifest.check_embedder(embedder.name, embedder.dim, index_dir)
-        recover(index_dir, store, manifest)
+        manifest.store_collection = settings.store.collection
         files, problems = find_files(paths, skip=[index_dir])
         plan = Plan(problems=problems)
         options = LoadOptions(settings.ocr, show_bar, progress)
+        _, unlisted = recover(index_dir, store, manifest, trust_journal=found is not None)
+        placed = settle(unlisted, store, manifest, plan, settings, embedder)
         for n, path in enumerate(files, 1):
             plan_file(path, settings, embedder, manifest, plan, collection=collection, options=options)
             if progress:
                 progress(n, len(files), f"reading {path.name}")
         removed_docs = prune(manifest, plan) if prune_missing else prune(manifest, plan, prune_under)
-        apply(index_dir, store, embedder, manifest, plan, progress, show_bar)
+        apply(index_dir, store, embedder, manifest, plan, progress, show_bar, force=bool(placed.documents))
+    notes = placed.describe() + (
+        [
+            f"{len(placed.unplaced)} vectors in the store belong to no document and were kept; "
+            "`rag check --repair --force` deletes them"
+        ]
+        if placed.unplaced
+        else []
+    )
     return IngestReport(
         documents_seen=len(files),
         documents_changed=plan.changed_docs,
@@ -194,6 +195,7 @@ def run_ingest(
         seconds=round(time.perf_counter() - started, 3),
         problems=tuple(plan.problems),
         generation=manifest.generation,
+        notes=tuple(notes),
     )
 
 
@@ -206,8 +208,12 @@ def apply(
     progress: Progress | None = None,
     show_bar: bool = False,
     force: bool = False,
+    partial: bool = False,
 ) -> None:
-    """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced)."""
+    """Carry out a plan: journal, write vectors and spans, commit (if anything changed, or when forced).
+
+    ``partial``: a repair keeps listed chunks whose vectors and texts are lost; BM25 leaves them out.
+    """
     if manifest.schema < SCHEMA or plan.to_refresh:  # older metadata or a new collection: no embedding
         refresh_metadata(manifest, store, plan)
     if not (force or plan.to_embed or plan.to_update or plan.to_delete or not manifest.bm25):
@@ -216,14 +222,14 @@ def apply(
     _embed_all(plan.to_embed, embedder, store, progress, show_bar)
     if plan.to_update:
         store.update_spans(list({c.id: c for c in plan.to_update}.values()))  # Chroma refuses repeated ids
-    commit(index_dir, store, manifest, plan.to_delete, plan.to_embed)
+    commit(index_dir, store, manifest, plan.to_delete, plan.to_embed, partial)
 
 
 def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> tuple[int, int]:
     """Remove one document's chunks (vectors, BM25, manifest); return (chunks removed, generation)."""
     with index_lock(index_dir):
         manifest = require_manifest(index_dir)
-        recover(index_dir, store, manifest)
+        recover(index_dir, store, manifest)  # vectors it does not list are left for the next ingest
         entry = manifest.documents.pop(doc_id, None)
         if entry is None:
             return 0, manifest.generation
@@ -231,14 +237,7 @@ def remove_from_index(index_dir: Path, store: VectorStore, doc_id: str) -> tuple
         return len(entry.chunks), commit(index_dir, store, manifest, list(entry.chunks), [])
 
 
-def reset_index(index_dir: Path, store: VectorStore) -> None:
-    """Empty the index (vectors, BM25, manifest) under the write lock, e.g. to change embedder.
-
-    The manifest goes first: a crash after it leaves vectors no manifest lists, which the next run's
-    ``recover`` deletes; the other order could leave a manifest listing vectors that are gone.
-    """
+def empty_index(index_dir: Path, store: VectorStore) -> None:
+    """Empty the index (vectors, BM25, manifest) under the write lock, for ``rag ingest --rebuild``."""
     with index_lock(index_dir):
-        (index_dir / MANIFEST).unlink(missing_ok=True)
-        store.clear()
-        remove_versions(index_dir, keep="")
-        journal.end(index_dir)
+        reset_index(index_dir, store)

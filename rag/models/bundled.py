@@ -144,6 +144,10 @@ def check_gguf(path: str | Path) -> Path:
     from rag.models.gguf_file import check_gguf_file
 
     p = Path(os.path.expanduser(str(path)))
+    if p.is_dir():
+        raise ModelFileError(
+            f"Model path {p} is a folder, not a file. Set RAG_MODEL__PATH to the .gguf file in it."
+        )
     if not p.is_file():
         raise ModelFileError(f"Model file {p} does not exist. Set RAG_MODEL__PATH to a .gguf file.")
     with p.open("rb") as fh:

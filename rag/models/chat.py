@@ -93,6 +93,7 @@ class GGUFModel:
             "temperature": self._settings.temperature,
             "logprobs": True,
             "top_logprobs": 1,
+            "cache_prompt": self._settings.cache_prompt,
         }
 
         def on_chunk(chunk: Any) -> bool:

@@ -62,6 +62,7 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._encoding = threading.Lock()
 
     def _loaded(self) -> Any:
         """Load the model once (thread-safe) and check it matches what its config declared."""
@@ -86,10 +87,15 @@ class SentenceTransformerEmbedder:
             return self._model
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        """Return one unit-length vector per text."""
-        vectors = self._loaded().encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        """Return one unit-length vector per text (one call at a time: see below)."""
+        model = self._loaded()
+        # transformers sets the tokenizer's truncation and padding on every call, and the Rust
+        # tokenizer refuses to be changed while another thread uses it ("Already borrowed"); torch
+        # spreads one batch over the cores anyway, so threads embed one after the other.
+        with self._encoding:
+            vectors = model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
         return [v.tolist() for v in vectors]
 
     def tokenize(self, text: str) -> list[int]:

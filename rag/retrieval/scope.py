@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.core.errors import RagError
 from rag.core.text import day_number
 from rag.core.types import ChunkFilter, Scope
-from rag.index.manifest import SCHEMA, DocEntry, Manifest
+from rag.index.manifest import COLLECTION_SCHEMA, DocEntry, Manifest
 
 _COLLECTION = re.compile(r"[\w][\w .-]{0,63}")
 _MAGIC = re.compile(r"[*?\[]")
@@ -99,7 +99,12 @@ def resolve(scope: Scope | None, manifest: Manifest, index_dir: Path) -> ChunkFi
     if not scope:
         return None
     since, until = scope_day(scope.since, "--since"), scope_day(scope.until, "--until")
-    if manifest.schema < SCHEMA:
+    if since and until and since > until:
+        raise ScopeError(
+            f"The date range is inverted: --since {scope.since} is after --until {scope.until}. Swap them "
+            f"(--since {scope.until} --until {scope.since})."
+        )
+    if manifest.schema < COLLECTION_SCHEMA:
         raise ScopeError(
             f"The index at {index_dir} was built by an older rag: its chunks do not record the "
             "collection a scope needs. Upgrade it in place (no re-embedding): rag check --repair"

@@ -2,12 +2,17 @@
 
 ``GET /rag/open/{doc_id}`` serves a PDF as it is (the card links to ``#page=N``, where the browser's
 viewer opens it) and any other file as a script-free page of its text with the cited span
-highlighted. The client names a document id only: the path comes from the index's manifest, so no
-other file can be reached. The route asks for the same login as Gradio's own file route.
+highlighted. The client names a document id only: the path comes from the index's manifest, and
+a file is served only while it is the file that was indexed: the path still resolves to itself (no
+symbolic link now leads elsewhere), it is opened without following a link, and its bytes have the
+content hash the manifest records (PDFs included). Anything else gets a 404 or 409 saying why. The
+route asks for the same login as Gradio's own file route.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from html import escape
@@ -19,7 +24,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from rag.core.errors import RagError
 from rag.core.settings import Settings
-from rag.index.manifest import Manifest
+from rag.index.manifest import DocEntry, Manifest
 from rag.ingestion.loaders import LoadError, content_hash, load_document
 
 OPEN_ROUTE = "/rag/open/{doc_id}"
@@ -98,12 +103,9 @@ def open_document(
     if entry is None:
         return _refused(404, "No such document in the index (it may have been removed): refresh the page.")
     path = Path(entry.path)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return _refused(
-            404, f"{entry.display} is no longer there; ingest it again or remove it from the index."
-        )
+    data = indexed_bytes(path, entry)
+    if isinstance(data, Response):
+        return data
     if path.suffix.lower() == ".pdf":
         name = re.sub(r"[^\w .-]", "_", path.name)
         disposition = {"Content-Disposition": f'inline; filename="{name}"'}
@@ -112,12 +114,43 @@ def open_document(
         doc, _ = load_document(path, data)
     except LoadError as exc:
         return _refused(422, f"{entry.display} cannot be read now: {exc}")
-    note, marks = "", _marks(len(doc.text), (start, end, "passage"), (qs, qe, "quote"))
-    if content_hash(data) != entry.hash:
-        note = "The file changed since it was indexed, so the cited span is not marked; ingest it again."
-        marks = []
-    html = text_page(entry.title, entry.display, doc.text, marks, note)
+    marks = _marks(len(doc.text), (start, end, "passage"), (qs, qe, "quote"))
+    html = text_page(entry.title, entry.display, doc.text, marks, "")
     return HTMLResponse(html, headers={**_HEADERS, "Content-Security-Policy": _PAGE_CSP})
+
+
+def indexed_bytes(path: Path, entry: DocEntry) -> bytes | PlainTextResponse:
+    """Return the bytes of the indexed file, or the refusal when the file there is no longer it.
+
+    The manifest records the resolved path, so a path that resolves elsewhere now has had a folder or
+    the file replaced by a symbolic link; the file is opened with O_NOFOLLOW (a link swapped in after
+    the check is not followed) and its content hash must match, so nothing but the indexed bytes is
+    ever served.
+    """
+    gone = f"{entry.display} is no longer there; ingest it again or remove it from the index."
+    try:
+        if path.resolve(strict=True) != path:
+            return _refused(
+                409,
+                f"{entry.display} is now a symbolic link to another file, not the file "
+                "that was indexed, so it is not shown; ingest the real file again.",
+            )
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except RuntimeError:  # Path.resolve on a link loop
+        return _refused(409, f"{entry.display} is now a symbolic link loop; replace it with the file.")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return _refused(409, f"{entry.display} is now a symbolic link, not the indexed file.")
+        return _refused(404, gone)
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read()
+    if content_hash(data) != entry.hash:
+        return _refused(
+            409,
+            f"{entry.display} changed since it was indexed, so the cited passage may "
+            "not be in it; ingest it again to open it.",
+        )
+    return data
 
 
 def _routes(routes: Iterable[Any]) -> Iterator[Any]:
