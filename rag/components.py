@@ -10,14 +10,24 @@ from pathlib import Path
 from rag.core.settings import EmbedSettings, ModelSettings, Settings, StoreSettings
 from rag.index.handle import IndexHandle
 from rag.index.vector_store import VectorStore, make_store
-from rag.models.chat import ChatModel, make_model
+from rag.models.chat import make_model
+from rag.models.chat_protocol import ChatModel
 from rag.models.embedder import Embedder, make_embedder
+from rag.verify.confidence import PACKAGED, ConfidenceModel
 
 
 @lru_cache(maxsize=2)
 def shared_embedder(settings: EmbedSettings) -> Embedder:
     """Return the embedder for these settings, loaded once per process."""
     return make_embedder(settings)
+
+
+@lru_cache(maxsize=4)
+def shared_confidence(path: str | None) -> ConfidenceModel | None:
+    """Return the confidence model at ``path`` (None: the packaged one, if shipped), read once."""
+    if path is None and not PACKAGED.is_file():
+        return None
+    return ConfidenceModel.load(Path(path) if path else PACKAGED)
 
 
 @lru_cache(maxsize=2)

@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from rag.answer.prompt import build_messages
+from rag.answer.prompt import build_messages, self_check_messages
 from rag.answer.steps import (
     condense,
     generate,
@@ -21,7 +21,7 @@ from rag.answer.steps import (
     split_flagged,
     validate_question,
 )
-from rag.components import Components
+from rag.components import Components, shared_confidence
 from rag.core.clock import StageClock
 from rag.core.errors import StoreError
 from rag.core.settings import Settings, load_settings
@@ -189,11 +189,11 @@ class Pipeline(Components):
         """
         s, clock = self.settings, clock or StageClock()
         with self.index.use() as (_, snap):
-            verifier = Verifier(s.answer, snap.bm25.idf, self.embedder)
-        draft = Draft("")
+            confidence = shared_confidence(s.answer.confidence_model)
+            verifier = Verifier(s.answer, snap.bm25.idf, self.embedder, confidence=confidence)
+        draft, messages = Draft(""), build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
         if not verifier.too_weak(passages):
             model = clock.load(lambda: self.model)
-            messages = build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
             clock.lap("prompt")
             for piece in generate(model, messages):
                 if isinstance(piece, Draft):
@@ -202,7 +202,12 @@ class Pipeline(Components):
                     clock.first_token()
                     yield Token(piece)
             clock.lap("generate")
-        verdict = verifier.verify(query, draft, passages)
+        verdict = verifier.verify(
+            query,
+            draft,
+            passages,
+            lambda: self.model.yes_probability(self_check_messages(messages, draft.text)),
+        )
         clock.lap("check")
         asked = asked or query.text
         yield Done(
@@ -220,6 +225,7 @@ class Pipeline(Components):
                 invalid_citations=verdict.invalid,
                 as_of=query.as_of,
                 confidence=verdict.confidence,
+                signals=verdict.signals,
                 scope=query.scope,
             )
         )

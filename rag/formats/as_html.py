@@ -9,6 +9,7 @@ from html import escape
 from rag.core.types import Answer, Citation, DocumentInfo, Passage
 from rag.formats.as_markdown import locator
 from rag.verify.citations import render_sentence
+from rag.verify.confidence import confidence_line
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 NOT_FOUND = "Not in your documents."
@@ -98,6 +99,10 @@ def answer_html(answer: Answer, turn: int) -> str:
                 f"<small>(unsupported: {escape(s.reason)})</small>"
             )
         out.append(sentence)
+    if answer.confidence is not None:
+        out.append(
+            f'<br><small class="confidence">Confidence: {escape(confidence_line(answer.confidence))}</small>'
+        )
     return " ".join(out)
 
 

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from rag.core.types import Answer, Chunk, Citation, Passage
+from rag.verify.confidence import confidence_words
 
 
 def answer_dict(a: Answer) -> dict[str, Any]:
@@ -17,7 +18,9 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "answer": a.text,
         "abstained": a.abstained,
         "abstain_reason": a.abstain_reason,
-        "confidence": a.confidence,
+        "confidence": a.confidence,  # estimated probability that the answer is right (rag.verify.confidence)
+        "confidence_words": confidence_words(a.confidence),
+        "signals": dict(a.signals),
         "scope": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(a.scope).items()}
         if a.scope
         else None,

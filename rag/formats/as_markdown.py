@@ -6,6 +6,7 @@ import re
 
 from rag.core.types import Answer, Chunk, Citation, SentenceCheck
 from rag.retrieval.scope import describe
+from rag.verify.confidence import confidence_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>])")
 
@@ -65,6 +66,8 @@ def answer_markdown(answer: Answer) -> str:
         lines.append(" ".join(_sentence(s, notes) for s in answer.sentences))
     else:
         lines.append(answer.text)
+    if answer.confidence is not None and not answer.abstained:
+        lines += ["", f"*Confidence: {confidence_line(answer.confidence)}.*"]
     scope = f"; searched only {describe(answer.scope)}" if answer.scope else ""
     if answer.as_of or scope:
         lines += ["", f"*As of {answer.as_of or 'today'}{scope}.*"]

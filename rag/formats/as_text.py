@@ -10,6 +10,7 @@ from rag.core.types import Answer, IndexCheck, IngestReport
 from rag.formats.as_markdown import locator
 from rag.formats.terminal import plain
 from rag.retrieval.scope import describe
+from rag.verify.confidence import confidence_line
 
 
 def print_report(report: IngestReport) -> None:
@@ -75,6 +76,8 @@ def print_answer(answer: Answer) -> None:
         return
     click.secho("Checked answer: ", nl=False, dim=True)
     click.secho(plain(answer.text), bold=True)
+    if answer.confidence is not None:
+        click.secho(f"Confidence: {confidence_line(answer.confidence)}", dim=True)
     for s in answer.sentences:
         if not s.supported and s.reason != "no claim":
             click.secho(f"  unsupported: {plain(s.text)} ({plain(s.reason)})", fg="red")
