@@ -29,7 +29,8 @@ def answers(example: Example, rules: frozenset[str] = ALL) -> bool:
     confidence = CONFIDENCE if settings.min_confidence is not None else None  # else the rules alone decide
     verifier = Verifier(settings, None, FakeEmbedder(), rules, confidence)
     query = make_query(example.question, date.fromisoformat(example.as_of))
-    verdict = verifier.verify(query, Draft(example.draft), split_flagged(passages, len(passages)))
+    given, _ = verifier.set_aside(query, split_flagged(passages, len(passages)))  # as the pipeline does
+    verdict = verifier.verify(query, Draft(example.draft), given)
     return not verdict.reason
 
 

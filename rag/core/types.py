@@ -117,6 +117,16 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two passages about the question that state different figures: the older one is set aside."""
+
+    older: Passage
+    newer: Passage
+    older_says: str  # the stretch of each that states its figure
+    newer_says: str
+
+
+@dataclass(frozen=True)
 class Citation:
     """A ``[n]`` marker in the answer, resolved to the passage it names and checked against it.
 
@@ -181,6 +191,7 @@ class Answer:
     confidence: float | None = None
     scope: Scope | None = None  # the documents it was asked within (None: all)
     signals: tuple[tuple[str, float], ...] = ()  # what the confidence was computed from (rag.verify.signals)
+    conflicts: tuple[Conflict, ...] = ()  # passages a newer one contradicts (set aside, listed last)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,15 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "confidence": a.confidence,  # estimated probability that the answer is right (rag.verify.confidence)
         "confidence_words": confidence_words(a.confidence),
         "signals": dict(a.signals),
+        "conflicts": [
+            {
+                "older": c.older.chunk.id,
+                "older_says": c.older_says,
+                "newer": c.newer.chunk.id,
+                "newer_says": c.newer_says,
+            }
+            for c in a.conflicts
+        ],
         "scope": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(a.scope).items()}
         if a.scope
         else None,

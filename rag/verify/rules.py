@@ -49,6 +49,7 @@ NATO = Page(
 DNIPRO = Page(
     "Russian missile strikes on southeastern Ukraine killed 17 people and injured more than 200 in Dnipro."
 )
+OLD_TARGET = Page("NATO endorsed a 12% spending target for its members.", date="2019-12-04")
 TARGET = "What spending target did NATO endorse?"
 FIVE = "NATO endorsed 5% of GDP by 2035 [1]."
 
@@ -125,6 +126,15 @@ RULES: tuple[Rule, ...] = (
                 ),
                 False,
             ),
+        ),
+    ),
+    Rule(
+        "newest-wins",
+        "When two pages about the question state different figures, the older is set aside: news moves, "
+        "and a small model picks either.",
+        (
+            Example(TARGET, "NATO endorsed a 12% spending target [2].", (NATO, OLD_TARGET), False),
+            Example(TARGET, FIVE, (NATO, OLD_TARGET), True),
         ),
     ),
     Rule(
@@ -329,6 +339,12 @@ RULES: tuple[Rule, ...] = (
                 False,
             ),
         ),
+    ),
+    Rule(
+        "copied-header-is-no-claim",
+        "A passage header the model copied from the prompt ('(2025-06-25) \"...') is the prompt's "
+        "format, not part of its claim.",
+        (Example(TARGET, '[1] (2025-06-25) "NATO endorsed five percent of GDP by 2035."', (NATO,), True),),
     ),
     Rule(
         "other-passages-may-support",

@@ -34,7 +34,7 @@ from datetime import date
 
 from rag.core.text import numbers
 from rag.core.types import Citation, Draft, Passage, Query, SentenceCheck
-from rag.verify.injection import FLAG
+from rag.verify.injection import for_model
 from rag.verify.question import Question, key_terms, occurs
 from rag.verify.support import answer_content, support, windows
 
@@ -135,7 +135,7 @@ def answer_signals(
         Signal name -> value; ``p_yes`` is added by the caller, which owns the model.
 
     """
-    shown = [p for p in passages if FLAG not in p.flags]
+    shown = for_model(passages)
     if not checks or not shown:
         return {}
     pick = next((c for c in checks if c.supported), checks[0])

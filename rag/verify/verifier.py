@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from rag.core.setting_groups import AnswerSettings
-from rag.core.types import Citation, Draft, Passage, Query, SentenceCheck
+from rag.core.types import Citation, Conflict, Draft, Passage, Query, SentenceCheck
 from rag.models.embedder import Embedder
 from rag.retrieval.question_dates import timely
 from rag.verify.abstain import abstain_reason, weak_evidence
 from rag.verify.citations import ABSTAIN_TEXT, check_answer, render
 from rag.verify.confidence import ConfidenceModel
+from rag.verify.conflicts import SUPERSEDED, set_aside_older
 from rag.verify.injection import FLAG, for_model
 from rag.verify.question import Question
 from rag.verify.rules import ALL
@@ -73,6 +74,14 @@ class Verifier:
         if unknown:
             raise ValueError(f"unknown checker rules: {', '.join(sorted(unknown))}")
 
+    def set_aside(
+        self, query: Query, passages: Sequence[Passage]
+    ) -> tuple[tuple[Passage, ...], tuple[Conflict, ...]]:
+        """Set aside each passage a newer one contradicts (rag.verify.conflicts); return all, reordered."""
+        if "newest-wins" not in self.rules:
+            return tuple(passages), ()
+        return set_aside_older(Question.parse(query.text, self.rarity, self.rules), passages)
+
     def too_weak(self, passages: Sequence[Passage]) -> str:
         """Return why the passages are too weak to ask the model at all, or "" when they may do."""
         if "weak-evidence" not in self.rules:
@@ -104,7 +113,10 @@ class Verifier:
         q = query if isinstance(query, Query) else Query(str(query), date.today().isoformat())
         question = Question.parse(q.text, self.rarity, self.rules)
         others = "other-passages-may-support" in self.rules
-        checks, citations, invalid = check_answer(draft.text, passages, self.judge(question, q), others)
+        headers = "copied-header-is-no-claim" in self.rules
+        checks, citations, invalid = check_answer(
+            draft.text, passages, self.judge(question, q), others, headers
+        )
         relevance = self.relevance(question.text, checks)
         reason = self.too_weak(passages) or abstain_reason(
             checks, for_model(passages), self.settings, relevance, self.rules
@@ -153,6 +165,8 @@ class Verifier:
         def judge(sentence: str, passage: Passage) -> tuple[bool, str]:
             if FLAG in passage.flags and "instructions-are-not-evidence" in rules:
                 return False, "the passage gives instructions to the model; it is not evidence"
+            if SUPERSEDED in passage.flags and "newest-wins" in rules:
+                return False, "a newer passage states otherwise"
             if (
                 query
                 and "timely" in rules
