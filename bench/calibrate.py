@@ -83,12 +83,12 @@ def matrix(rows: list[Row], names: tuple[str, ...]) -> np.ndarray:
     return np.array([[r.signals.get(n, np.nan) for n in names] for r in rows], dtype=float)
 
 
-def fit(rows: list[Row], c: float) -> ConfidenceModel:
+def fit(rows: list[Row], c: float, exclude: tuple[str, ...] = ()) -> ConfidenceModel:
     """Fit a logistic regression on the answers the rules let through; missing signals take the mean."""
     from sklearn.linear_model import LogisticRegression
 
     train = [r for r in rows if r.passes and r.signals]
-    names = tuple(n for n in NAMES if any(n in r.signals for r in train))
+    names = tuple(n for n in NAMES if n not in exclude and any(n in r.signals for r in train))
     x = matrix(train, names)
     means = np.nanmean(x, axis=0)
     x = np.where(np.isnan(x), means, x)
@@ -158,19 +158,30 @@ def main() -> int:
     ap.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the regression")
     ap.add_argument("--write", action="store_true", help="refit on every set and write the packaged model")
     ap.add_argument("--dump", type=Path, help="write the replayed rows as JSONL (for analysis)")
+    ap.add_argument("--rows", type=Path, help="read rows a --dump wrote instead of replaying the reports")
+    ap.add_argument(
+        "--exclude",
+        nargs="*",
+        default=["p_yes"],
+        help="signals left out of the fit (default: p_yes, which added nothing on these sets: "
+        "README 'How sure an answer is')",
+    )
     args = ap.parse_args()
-    rows = [r for name in SETS for r in load_rows(name, args.cache, args.data)]
+    if args.rows:
+        rows = [Row(**json.loads(line)) for line in args.rows.read_text().splitlines()]
+    else:
+        rows = [r for name in SETS for r in load_rows(name, args.cache, args.data)]
     if args.dump:
         args.dump.write_text("".join(json.dumps(r.__dict__) + "\n" for r in rows))
     print("| fit on -> | reported on | config | precision | answered right | abstained | |")
     print("|---|---|---|---|---|---|---|")
     for fit_sets, report_sets in SPLITS:
         train = [r for r in rows if r.set in fit_sets]
-        model = fit(train, args.c)
+        model = fit(train, args.c, tuple(args.exclude))
         t = threshold(model, train, args.target)
         table(model, t, rows, report_sets, f"{'+'.join(fit_sets)} (t={t:.2f})")
     if args.write:
-        model = fit(rows, args.c)
+        model = fit(rows, args.c, tuple(args.exclude))
         t = threshold(model, rows, args.target)
         about = (
             f"Logistic regression (C={args.c}) over rag.verify.signals, fitted on RealTimeQA mar2025, "

@@ -102,6 +102,14 @@ def test_no_self_check_for_a_draft_the_rules_stop(tmp_path: Path) -> None:
     assert pipe.ask(LOAVES, as_of="2025-01-01").abstained and model.self_checks == []
 
 
+def test_no_self_check_when_the_confidence_model_does_not_weigh_it(tmp_path: Path) -> None:
+    """The packaged model leaves p_yes out, so an answer costs no second model call."""
+    pipe, model = pipeline(tmp_path, BAKES, yes=0.9, min_confidence=0.0)
+    answer = pipe.ask(LOAVES, as_of="2025-01-01")
+    assert not answer.abstained and answer.confidence is not None and "p_yes" not in dict(answer.signals)
+    assert model.self_checks == []
+
+
 def test_bad_questions_are_refused_before_any_work(tmp_path: Path) -> None:
     pipe, model = pipeline(tmp_path)
     with pytest.raises(QuestionError, match="empty"):

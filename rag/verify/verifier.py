@@ -140,9 +140,15 @@ class Verifier:
     def _model_signals(
         self, self_check: Callable[[], float | None] | None, known: Mapping[str, float] | None
     ) -> dict[str, float]:
-        """Return the signals only the model can give: saved ones, else the self-check when it is on."""
+        """Return the signals only the model can give: saved ones, else the self-check when it is wanted.
+
+        The self-check costs about a second; it runs only when the confidence model weighs ``p_yes``
+        (the packaged one does not: it added nothing on the news sets) or every signal is asked for.
+        """
         found = dict(known or {})
-        if "p_yes" not in found and self_check is not None and self.settings.self_check:
+        weighed = self.confidence is not None and "p_yes" in self.confidence.names
+        wanted = self.settings.self_check and (weighed or self.settings.signals_always)
+        if "p_yes" not in found and self_check is not None and wanted:
             p_yes = self_check()
             if p_yes is not None:
                 found["p_yes"] = p_yes
