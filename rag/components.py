@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager, nullcontext
+from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -14,11 +15,21 @@ from rag.core.settings import EmbedSettings, ModelSettings, Settings, StoreSetti
 from rag.index.handle import IndexHandle
 from rag.index.opening import Opened, open_for
 from rag.index.vector_store import VectorStore
-from rag.models.chat import ChatModel, make_model
+from rag.models.chat import make_model
+from rag.models.chat_protocol import ChatModel
 from rag.models.embedder import Embedder, make_embedder
+from rag.verify.confidence import PACKAGED, ConfidenceModel
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+@lru_cache(maxsize=4)
+def shared_confidence(path: str | None) -> ConfidenceModel | None:
+    """Return the confidence model at ``path`` (None: the packaged one, if shipped), read once."""
+    if path is None and not PACKAGED.is_file():
+        return None
+    return ConfidenceModel.load(Path(path) if path else PACKAGED)
 
 
 class Shared(Generic[K, V]):

@@ -12,24 +12,23 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from rag.answer.prompt import build_messages
+from rag.answer.answerer import Answerer
 from rag.answer.steps import (
     condense,
-    generate,
     make_query,
     query_day,
     split_flagged,
     validate_question,
 )
-from rag.components import Components, Shared
+from rag.components import Components, Shared, shared_confidence
 from rag.core.clock import StageClock
 from rag.core.errors import IndexDamagedError, StoreDamagedError, StoreError
 from rag.core.settings import Settings, load_settings
 from rag.core.types import (
     Answer,
+    Conflict,
     DocumentInfo,
     Done,
-    Draft,
     IndexCheck,
     IngestReport,
     Passage,
@@ -46,7 +45,6 @@ from rag.ingestion.unchanged import unchanged_ingest
 from rag.ingestion.writer import Progress, empty_index, remove_from_index, run_ingest
 from rag.retrieval.retriever import Retriever
 from rag.retrieval.scope import check_collection, resolve
-from rag.verify.injection import for_model
 from rag.verify.verifier import Verifier
 
 History = Sequence[tuple[str, str]]
@@ -200,13 +198,26 @@ class Pipeline(Components):
         with self.generating() if history else nullcontext():  # a follow-up is rewritten by the model
             standalone = condense(lambda: self.model, q, history, s.answer.max_question_chars)
         query = replace(make_query(standalone, day), scope=where or None)
-        passages = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
+        found = split_flagged(self.retrieve(query, s.retrieve.top_k + 2), s.retrieve.top_k)
+        passages, conflicts = self.verifier().set_aside(query, found)
         clock.lap("retrieve")
         yield Retrieved(passages)
-        yield from self.answer_from(query, passages, clock, asked=q)
+        yield from self.answer_from(query, passages, clock, q, conflicts)
+
+    def verifier(self) -> Verifier:
+        """Return the answer checker for the committed index (its BM25 weighs the question's words)."""
+        with self.index.use() as (_, snap):
+            rarity = snap.bm25.idf
+        confidence = shared_confidence(self.settings.answer.confidence_model)
+        return Verifier(self.settings.answer, rarity, self.embedder, confidence=confidence)
 
     def answer_from(
-        self, query: Query, passages: Sequence[Passage], clock: StageClock | None = None, asked: str = ""
+        self,
+        query: Query,
+        passages: Sequence[Passage],
+        clock: StageClock | None = None,
+        asked: str = "",
+        conflicts: Sequence[Conflict] = (),
     ) -> Iterator[Token | Done]:
         """Answer a query from the given passages: text as generated, then the checked Answer.
 
@@ -215,45 +226,14 @@ class Pipeline(Components):
             passages: The passages, numbered from 1 in this order; flagged ones are not shown to the model.
             clock: The stage clock of this answer (a new one when None).
             asked: The question as the user asked it, when ``query`` is a rewritten follow-up.
+            conflicts: Passages set aside because a newer one states otherwise.
 
         """
-        s, clock = self.settings, clock or StageClock()
-        with self.index.use() as (_, snap):
-            verifier = Verifier(s.answer, snap.bm25.idf, self.embedder)
-        draft = Draft("")
-        if not verifier.too_weak(passages):
-            model = clock.load(lambda: self.model)
-            messages = build_messages(query, for_model(passages), s.retrieve.excerpt_sentences)
-            clock.lap("prompt")
-            with self.generating():  # one answer at a time on an in-process model; retrieval runs on
-                for piece in generate(model, messages):
-                    if isinstance(piece, Draft):
-                        draft = piece
-                    else:
-                        clock.first_token()
-                        yield Token(piece)
-            clock.lap("generate")
-        verdict = verifier.verify(query, draft, passages)
-        clock.lap("check")
-        asked = asked or query.text
-        yield Done(
-            Answer(
-                question=asked,
-                text=verdict.text,
-                citations=verdict.citations,
-                passages=tuple(passages),
-                abstained=bool(verdict.reason),
-                timings=clock.timings(draft.prompt_tokens, draft.completion_tokens),
-                sentences=verdict.checks,
-                draft=draft.text,
-                rewritten=query.text if query.text != asked else "",
-                abstain_reason=verdict.reason,
-                invalid_citations=verdict.invalid,
-                as_of=query.as_of,
-                confidence=verdict.confidence,
-                scope=query.scope,
-            )
+        s = self.settings
+        answerer = Answerer(
+            lambda: self.model, self.verifier(), s.retrieve.excerpt_sentences, self.generating
         )
+        yield from answerer.answer(query, passages, clock or StageClock(), asked, conflicts)
 
     def ask(
         self,

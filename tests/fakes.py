@@ -16,7 +16,7 @@ from typing import Any
 
 from rag.core.types import Chunk, ChunkFilter
 from rag.index.chroma_rows import metadata_of, where_filter
-from rag.models.chat import Delta
+from rag.models.chat_protocol import Delta
 
 
 class ScriptedModel:
@@ -24,10 +24,12 @@ class ScriptedModel:
 
     name = "scripted"
 
-    def __init__(self, *replies: str, token_prob: float | None = None) -> None:
+    def __init__(self, *replies: str, token_prob: float | None = None, yes: float | None = None) -> None:
         self.replies = list(replies)
         self.prompts: list[list[dict[str, str]]] = []
         self.token_prob = token_prob
+        self.yes = yes  # what yes_probability() answers
+        self.self_checks: list[list[dict[str, str]]] = []
 
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)
@@ -42,6 +44,10 @@ class ScriptedModel:
         yield Delta(
             "", prompt_tokens=sum(len(m["content"].split()) for m in messages), completion_tokens=len(words)
         )
+
+    def yes_probability(self, messages: list[dict[str, str]]) -> float | None:
+        self.self_checks.append(messages)
+        return self.yes
 
 
 class FakeEmbedder:

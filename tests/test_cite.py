@@ -5,9 +5,10 @@ import pytest
 from rag.core.settings import AnswerSettings
 from rag.core.text import numbers
 from rag.core.types import Chunk, Passage, SentenceCheck
-from rag.verify.abstain import abstain_reason, confidence
+from rag.verify.abstain import abstain_reason
 from rag.verify.citations import check_answer, render, split_sentences
 from rag.verify.question import Question
+from rag.verify.signals import token_signals
 from rag.verify.support import number_owners, support
 from rag.verify.verifier import Verifier
 
@@ -199,17 +200,19 @@ def test_abstain_on_weak_evidence_no_support_off_question_or_unsure():
     strict = cfg.model_copy(update={"min_supported_share": 0.75})
     assert "1 of 2" in abstain_reason(good + bad, PASSAGES, strict, relevance=0.8)
     assert "do not address the question" in abstain_reason(good, PASSAGES, cfg, relevance=0.3)
-    sure = cfg.model_copy(update={"min_confidence": 0.5})
-    assert "unsure" in abstain_reason(good, PASSAGES, sure, relevance=0.8, certainty=0.3)
-    assert abstain_reason(good, PASSAGES, sure, relevance=0.8, certainty=None) == "", "unknown is not unsure"
 
 
-def test_confidence_reads_the_answer_tokens_before_the_first_citation():
+def test_token_signals_read_the_answer_tokens_before_the_first_citation():
     import math
 
-    pieces = [("NATO", math.log(0.9)), (" endorsed", math.log(0.9)), (" [", math.log(0.01)), ("1", 0.0)]
-    assert abs(confidence(pieces) - 0.9) < 1e-9
-    assert confidence([]) is None
+    from rag.core.types import Draft
+
+    pieces = (("NATO", math.log(0.9)), (" endorsed", math.log(0.6)), (" [", math.log(0.01)), ("1", 0.0))
+    found = token_signals(Draft("NATO endorsed [1]", pieces), "What did NATO do?")
+    assert found["token_p_mean"] == pytest.approx(math.sqrt(0.9 * 0.6))
+    assert found["token_p_min"] == pytest.approx(0.6)
+    assert found["token_p_new"] == pytest.approx(0.6), "'endorsed' is not in the question, 'NATO' is"
+    assert token_signals(Draft("NATO [1]"), "What did NATO do?") == {}
 
 
 def test_abbreviations_do_not_end_sentences():

@@ -76,3 +76,13 @@ def test_gate_fails_for_missing_thresholds(tmp_path):
     assert any("contains = 0.5 below 0.6" in f for f in failures)
     assert any("false_abstain = 0.2 above" in f for f in failures)
     assert any(f.startswith("other: no thresholds") for f in failures)
+
+
+def test_reliability_bins_stated_confidence_against_observed_precision():
+    from rag.evaluate.metrics import reliability
+
+    scored = [(0.95, True), (0.9, True), (0.85, False), (0.55, True), (0.5, False), (1.0, True)]
+    assert reliability(scored) == [
+        (0.525, 0.5, 2),
+        (pytest.approx(0.925), 0.75, 4),
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import pytest
@@ -11,6 +10,7 @@ from fakes import FakeEmbedder
 from rag.answer.steps import make_query, split_flagged
 from rag.core.setting_groups import AnswerSettings
 from rag.core.types import Chunk, Draft, Passage
+from rag.verify.confidence import ConfidenceModel
 from rag.verify.rules import ALL, RULES, Example, Rule
 from rag.verify.verifier import Verifier
 
@@ -25,16 +25,17 @@ def answers(example: Example, rules: frozenset[str] = ALL) -> bool:
         )
         for i, p in enumerate(example.pages, 1)
     ]
-    logprobs = ()
-    if example.token_prob is not None:
-        logprobs = tuple((w, math.log(example.token_prob)) for w in example.draft.split())
     settings = AnswerSettings(**dict(example.settings))
-    verifier = Verifier(settings, None, FakeEmbedder(), rules)
+    confidence = CONFIDENCE if settings.min_confidence is not None else None  # else the rules alone decide
+    verifier = Verifier(settings, None, FakeEmbedder(), rules, confidence)
     query = make_query(example.question, date.fromisoformat(example.as_of))
-    verdict = verifier.verify(query, Draft(example.draft, logprobs), split_flagged(passages, len(passages)))
+    given, _ = verifier.set_aside(query, split_flagged(passages, len(passages)))  # as the pipeline does
+    verdict = verifier.verify(query, Draft(example.draft), given)
     return not verdict.reason
 
 
+# A fixed confidence model for the rule examples: more confident the more of the answer is supported.
+CONFIDENCE = ConfidenceModel(("supported_share",), (0.5,), (0.5,), (2.0,), 0.0, 0.5)
 CASES = [(rule, example) for rule in RULES for example in rule.examples]
 
 

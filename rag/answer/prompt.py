@@ -83,6 +83,21 @@ def build_messages(
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+SELF_CHECK = (
+    "Look at the passages again. Do they state your answer, as the answer to the question? "
+    "Reply with one word: yes or no."
+)
+
+
+def self_check_messages(messages: list[dict[str, str]], draft: str) -> list[dict[str, str]]:
+    """Return the answer's conversation with the draft and the self-check question appended.
+
+    The conversation up to the draft is what the model has just computed, so llama.cpp's prompt cache
+    serves it and only the draft and the question are read again (about 50 tokens).
+    """
+    return [*messages, {"role": "assistant", "content": draft}, {"role": "user", "content": SELF_CHECK}]
+
+
 def condense_messages(history: Sequence[tuple[str, str]], question: str) -> list[dict[str, str]]:
     """Return messages asking the model to rewrite a follow-up as a self-contained question.
 

@@ -9,7 +9,7 @@ from datetime import date
 from rag.answer.prompt import condense_messages
 from rag.core.errors import QuestionError
 from rag.core.types import Draft, Passage, Query
-from rag.models.chat import ChatModel
+from rag.models.chat_protocol import ChatModel
 from rag.retrieval.question_dates import asks_about_now, question_windows
 from rag.verify.injection import FLAG, flag_instructions
 from rag.verify.question import Question

@@ -212,12 +212,29 @@ class AnswerSettings(_Section):
     min_supported_share: float = Field(
         0.5, ge=0, le=1, description="Abstain when fewer answer sentences than this are supported."
     )
-    min_confidence: float = Field(
-        0.0,
+    min_confidence: float | None = Field(
+        None,
         ge=0,
         le=1,
-        description="Abstain when the model's geometric-mean token probability for its answer is "
-        "below this (backends that report token probabilities only).",
+        description="Abstain when the answer's confidence (its estimated probability of being right, "
+        "from the fitted confidence model) is below this; None = the threshold shipped with the model, "
+        "chosen on held-out news sets for a precision target (see eval/README.md). 0 shows every answer "
+        "the rules let through.",
+    )
+    confidence_model: str | None = Field(
+        None,
+        description="A confidence model file written by bench/calibrate.py; None = the packaged one.",
+    )
+    self_check: bool = Field(
+        True,
+        description="After its draft, ask the model whether the passages state its answer and read its "
+        "P(yes) from one token (about 1 s on a CPU), when the confidence model weighs that signal. The "
+        "packaged model does not (it added nothing on the news sets), so this costs nothing by default.",
+    )
+    signals_always: bool = Field(
+        False,
+        description="Compute every signal (the self-check too) even for drafts the rules stopped: for "
+        "fitting the confidence model on all drafts; costs the self-check on every answer.",
     )
     min_anchor: float = Field(
         0.2,

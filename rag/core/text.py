@@ -8,7 +8,9 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# A sentence ends at a stop (a closing quote or bracket may follow it) before whitespace, or at a
+# blank line: "... he said." Then, and '"... five percent by 2035."\n\n[2] ...' are two sentences.
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+|\n\s*\n\s*")
 
 
 # A stop after these is not the end of a sentence: "U.S.", "J.", "Mr.", "Jan.", "e.g.".

@@ -125,6 +125,16 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two passages about the question that state different figures: the older one is set aside."""
+
+    older: Passage
+    newer: Passage
+    older_says: str  # the stretch of each that states its figure
+    newer_says: str
+
+
+@dataclass(frozen=True)
 class Citation:
     """A ``[n]`` marker in the answer, resolved to the passage it names and checked against it.
 
@@ -184,10 +194,12 @@ class Answer:
     abstain_reason: str = ""
     invalid_citations: tuple[int, ...] = ()
     as_of: str = ""  # the day the question was asked (ISO); later documents were not used
-    # The model's geometric-mean probability for the tokens of its answer, before the first citation
-    # (None when the backend reports no token probabilities or the model was not asked).
+    # The answer's estimated probability of being right: the fitted confidence model over ``signals``
+    # (rag.verify.confidence); None when no answer was drafted or no model is shipped.
     confidence: float | None = None
     scope: Scope | None = None  # the documents it was asked within (None: all)
+    signals: tuple[tuple[str, float], ...] = ()  # what the confidence was computed from (rag.verify.signals)
+    conflicts: tuple[Conflict, ...] = ()  # passages a newer one contradicts (set aside, listed last)
 
 
 @dataclass(frozen=True)

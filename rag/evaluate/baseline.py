@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.core.types import Answer, Chunk, GoldItem, Passage, Timings
 from rag.evaluate.metrics import looks_like_refusal
-from rag.models.chat import ChatModel
+from rag.models.chat_protocol import ChatModel
 from rag.models.embedder import Embedder
 
 

@@ -76,7 +76,7 @@ def eval_command(
     click.echo((run.out / "summary.md").read_text().split("\n![")[0])
     click.echo(
         f"Report: {run.out}/ (results.jsonl, summary.json, summary.md, metrics.png, latency.png, "
-        "risk_coverage.png)"
+        "risk_coverage.png, reliability.png)"
     )
     if run.failures:
         click.secho("Regression gate failed:\n  " + "\n  ".join(run.failures), fg="red", err=True)

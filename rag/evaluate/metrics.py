@@ -110,6 +110,29 @@ def risk_coverage(scored: Sequence[tuple[float, bool]]) -> list[tuple[float, flo
     return points
 
 
+def reliability(scored: Sequence[tuple[float, bool]], bins: int = 5) -> list[tuple[float, float, int]]:
+    """Stated confidence against observed precision: (mean confidence, share right, count) per bin.
+
+    Args:
+        scored: (confidence, right) for each answer shown.
+        bins: Equal-width bins over [0, 1]; empty bins are left out.
+
+    """
+    out = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(c, ok) for c, ok in scored if low <= c < high or (b == bins - 1 and c == 1.0)]
+        if inside:
+            out.append(
+                (
+                    sum(c for c, _ in inside) / len(inside),
+                    sum(ok for _, ok in inside) / len(inside),
+                    len(inside),
+                )
+            )
+    return out
+
+
 def rate(flags: Sequence[bool]) -> float:
     """Share of True values (0 for an empty list)."""
     return sum(flags) / len(flags) if flags else 0.0

@@ -19,6 +19,7 @@ from rag.answer.steps import make_query
 from rag.core.types import Draft
 from rag.evaluate.metrics import contains_answer
 from rag.formats.as_json import passage_from
+from rag.verify.signals import MODEL_SIGNALS
 from rag.verify.verifier import Verdict, Verifier
 
 
@@ -70,7 +71,8 @@ def replay(
         asked = r.get("rewritten") or r["question"]
         query = make_query(asked, date.fromisoformat(r["as_of"]))
         passages = [passage_from(p) for p in r["passages"]]
-        verdict = verifier_for(r).verify(query, Draft(r["draft"]), passages)
+        saved = {k: float(v) for k, v in (r.get("signals") or {}).items() if k in MODEL_SIGNALS}
+        verdict = verifier_for(r).verify(query, Draft(r["draft"]), passages, known=saved)
         before = "" if r["abstained"] else r["answer"]
         now = "" if verdict.reason else verdict.text
         out.append(Replayed(r["config"], r["id"], tuple(r["accepted"]), before, now, verdict))

@@ -99,7 +99,31 @@ def plots(
     latency = out / "latency.png"
     fig.savefig(latency, dpi=110)
     plt.close(fig)
-    return [bars, latency, _risk_plot(summary, out, plt)]
+    return [bars, latency, _risk_plot(summary, out, plt), _reliability_plot(summary, out, plt)]
+
+
+def _reliability_plot(summary: dict[str, dict[str, Any]], out: Path, plt: Any) -> Path:
+    """Confidence stated against precision observed, for the answers shown: on the diagonal is honest."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="as stated")
+    for name, values in summary.items():
+        points = values.get("reliability") or []
+        if points:
+            ax.plot([c for c, _, _ in points], [p for _, p, _ in points], marker="o", label=name)
+            for c, p, n in points:
+                ax.annotate(str(n), (c, p), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel("confidence stated (mean of the bin)")
+    ax.set_ylabel("share of those answers that were right")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Reliability of the confidence (answers shown; n per point)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = out / "reliability.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _risk_plot(summary: dict[str, dict[str, Any]], out: Path, plt: Any) -> Path:
@@ -132,13 +156,15 @@ def write_report(out: Path, title: str, with_html: bool = False) -> dict[str, di
     md = markdown(summary, title)
     (out / "summary.md").write_text(
         md + "\n![metrics](metrics.png)\n\n![latency](latency.png)\n\n![risk-coverage](risk_coverage.png)\n"
+        "\n![reliability](reliability.png)\n"
     )
     plots(summary, groups, out)
     if with_html:
         body = "".join(f"<pre>{html.escape(md)}</pre>")
         (out / "report.html").write_text(
             f"<html><meta charset='utf-8'><title>{html.escape(title)}</title><body>{body}"
-            "<img src='metrics.png'><img src='latency.png'><img src='risk_coverage.png'></body></html>"
+            "<img src='metrics.png'><img src='latency.png'><img src='risk_coverage.png'>"
+            "<img src='reliability.png'></body></html>"
         )
     return summary
 

@@ -85,7 +85,7 @@ def risk_points(rows: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
         (float(r["confidence"]), bool(m.contains_answer(r["draft"], r["accepted"])))
         for r in rows
         if r.get("confidence") is not None
-        and (not r["abstained"] or r["abstain_reason"].startswith("the model is unsure"))
+        and (not r["abstained"] or r["abstain_reason"].startswith("its confidence"))
     ]
     return m.risk_coverage(scored)
 
@@ -110,4 +110,6 @@ def summarize_config(rows: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"{key}_p95"] = round(m.percentile(values, 95), 3)
     out["by_kind"] = by_kind(rows)
     out["risk_coverage"] = risk_points(rows)
+    shown = [r for r in rows if not r["abstained"] and r.get("confidence") is not None]
+    out["reliability"] = m.reliability([(float(r["confidence"]), bool(r["scores"]["right"])) for r in shown])
     return out

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from html import escape
 
 from rag.core.types import Answer, Citation, DocumentInfo, Passage
-from rag.formats.as_markdown import locator
+from rag.formats.as_markdown import conflict_notes, flag_words, locator
 from rag.verify.citations import render_sentence
+from rag.verify.confidence import confidence_line
 
 _MARKERS = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 NOT_FOUND = "Not in your documents."
@@ -98,6 +99,11 @@ def answer_html(answer: Answer, turn: int) -> str:
                 f"<small>(unsupported: {escape(s.reason)})</small>"
             )
         out.append(sentence)
+    out += [f"<br><small>Documents disagree: {escape(note)}</small>" for note in conflict_notes(answer)]
+    if answer.confidence is not None:
+        out.append(
+            f'<br><small class="confidence">Confidence: {escape(confidence_line(answer.confidence))}</small>'
+        )
     return " ".join(out)
 
 
@@ -153,6 +159,8 @@ def _card(n: int, p: Passage, cites: Sequence[Citation], turn: int, final: bool)
             if bad
             else '<span class="src-tag ok">cited</span>'
         )
+    elif p.flags:
+        tag = f'<span class="src-tag bad">set aside: {escape(flag_words(p.flags))}</span>'
     else:
         tag = '<span class="src-tag no">not cited</span>' if final else ""
     dense = f", similarity {p.dense_score:.2f}" if p.dense_score is not None else ""

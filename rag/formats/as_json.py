@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, cast
 
-from rag.core.types import Answer, Chunk, Citation, Passage, Scope, SentenceCheck, Source, Timings
+from rag.core.types import Answer, Chunk, Citation, Conflict, Passage, Scope, SentenceCheck, Source, Timings
+from rag.verify.confidence import confidence_words
 
 
 def answer_dict(a: Answer) -> dict[str, Any]:
@@ -21,7 +22,18 @@ def answer_dict(a: Answer) -> dict[str, Any]:
         "answer": a.text,
         "abstained": a.abstained,
         "abstain_reason": a.abstain_reason,
-        "confidence": a.confidence,
+        "confidence": a.confidence,  # estimated probability that the answer is right (rag.verify.confidence)
+        "confidence_words": confidence_words(a.confidence),
+        "signals": dict(a.signals),
+        "conflicts": [
+            {
+                "older": c.older.chunk.id,
+                "older_says": c.older_says,
+                "newer": c.newer.chunk.id,
+                "newer_says": c.newer_says,
+            }
+            for c in a.conflicts
+        ],
         "scope": scope_dict(a.scope) if a.scope else None,
         "citations": [citation_dict(c) for c in a.citations],
         "passages": [passage_dict(p) for p in a.passages],
@@ -174,4 +186,12 @@ def answer_from_dict(d: dict[str, Any]) -> Answer:
         as_of=d["as_of"],
         confidence=d["confidence"],
         scope=scope_from(d["scope"]) if d["scope"] else None,
+        signals=tuple((k, float(v)) for k, v in d.get("signals", {}).items()),
+        conflicts=tuple(_conflict_from(c, passages) for c in d.get("conflicts", ())),
     )
+
+
+def _conflict_from(d: dict[str, Any], passages: tuple[Passage, ...]) -> Conflict:
+    """Return the Conflict of its JSON: both passages are among the answer's, named by chunk id."""
+    by_id = {p.chunk.id: p for p in passages}
+    return Conflict(by_id[d["older"]], by_id[d["newer"]], d["older_says"], d["newer_says"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rag.core.types import Answer, Chunk, Citation, SentenceCheck
 from rag.retrieval.scope import describe
+from rag.verify.confidence import confidence_line
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>])")
 
@@ -48,6 +50,31 @@ def _footnote(c: Citation) -> str:
     )
 
 
+FLAG_WORDS = {
+    "instructions": "gives instructions to the model",
+    "superseded": "a newer page states otherwise",
+}
+
+
+def flag_words(flags: Sequence[str]) -> str:
+    """Return why a flagged passage was set aside, in words ("a newer page states otherwise")."""
+    return "; ".join(FLAG_WORDS.get(f, f) for f in flags)
+
+
+def conflict_notes(answer: Answer) -> list[str]:
+    """Return one line per conflict: what the older page says, and the newer page that was used."""
+    number = {p.chunk.id: n for n, p in enumerate(answer.passages, 1)}
+    notes = []
+    for c in answer.conflicts:
+        old, new = c.older.chunk, c.newer.chunk
+        says = " ".join(c.older_says.split())[:160]
+        notes.append(
+            f'[{number.get(old.id, "?")}] ({old.date}) says "{says}"; the newer [{number.get(new.id, "?")}] '
+            f"({new.date}) states otherwise, so the older page was set aside."
+        )
+    return notes
+
+
 def answer_markdown(answer: Answer) -> str:
     """Return the answer as Markdown: the question, the checked answer, and its sources as footnotes.
 
@@ -69,6 +96,9 @@ def answer_markdown(answer: Answer) -> str:
         lines.append(" ".join(_sentence(s, notes) for s in answer.sentences))
     else:
         lines.append(answer.text)
+    if answer.confidence is not None and not answer.abstained:
+        lines += ["", f"*Confidence: {confidence_line(answer.confidence)}.*"]
+    lines += [f"*Documents disagree:* {md_escape(n)}" for n in conflict_notes(answer)]
     scope = f"; searched only {describe(answer.scope)}" if answer.scope else ""
     if answer.as_of or scope:
         lines += ["", f"*As of {answer.as_of or 'today'}{scope}.*"]

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 from rag.core.types import Answer, IndexCheck, IngestReport, WatchEvent
-from rag.formats.as_markdown import locator
+from rag.formats.as_markdown import conflict_notes, flag_words, locator
 from rag.formats.terminal import plain
 from rag.retrieval.scope import describe
+from rag.verify.confidence import confidence_line
 
 
 def print_report(report: IngestReport) -> None:
@@ -83,9 +84,9 @@ def print_answer(answer: Answer) -> None:
     """Print a checked answer with its sources (title, date, path, page or section, quote)."""
     click.echo()
     for p in (p for p in answer.passages if p.flags):
-        click.secho(
-            f"Not used: {p.chunk.path} gives instructions to the model ({', '.join(p.flags)}).", fg="yellow"
-        )
+        click.secho(f"Not used: {plain(p.chunk.path)}: {flag_words(p.flags)}.", fg="yellow")
+    for note in conflict_notes(answer):
+        click.secho(f"Documents disagree: {plain(note)}", fg="yellow")
     if answer.abstained:
         click.secho(plain(answer.text), fg="yellow", bold=True)
         click.echo(f"({plain(answer.abstain_reason)})")
@@ -98,6 +99,8 @@ def print_answer(answer: Answer) -> None:
         return
     click.secho("Checked answer: ", nl=False, dim=True)
     click.secho(plain(answer.text), bold=True)
+    if answer.confidence is not None:
+        click.secho(f"Confidence: {confidence_line(answer.confidence)}", dim=True)
     for s in answer.sentences:
         if not s.supported and s.reason != "no claim":
             click.secho(f"  unsupported: {plain(s.text)} ({plain(s.reason)})", fg="red")

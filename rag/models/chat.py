@@ -1,4 +1,4 @@
-"""The ChatModel protocol: a GGUF model in-process (xllamacpp) or any OpenAI-compatible server."""
+"""Chat models: a GGUF model in-process (xllamacpp), or any OpenAI-compatible server (``server_chat``)."""
 
 from __future__ import annotations
 
@@ -7,39 +7,13 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from rag.core.errors import ModelFileError, ModelServerError, missing
 from rag.core.settings import ModelSettings
 from rag.models.bundled import bundled_gguf_path, check_gguf
-
-Message = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Delta:
-    """A piece of streamed text; the last one carries the token counts when the backend knows them.
-
-    ``logprobs`` holds the log-probability of each token in ``text`` when the backend reports them
-    (llama.cpp and most OpenAI-compatible servers do): the verifier reads the model's confidence.
-    """
-
-    text: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    logprobs: tuple[float, ...] = ()
-
-
-class ChatModel(Protocol):
-    """Streams a chat completion."""
-
-    name: str
-
-    def stream(self, messages: list[Message]) -> Iterator[Delta]:
-        """Yield the reply piece by piece."""
-        ...
+from rag.models.chat_protocol import ChatModel, Delta, Message, yes_share
 
 
 class GGUFModel:
@@ -123,6 +97,23 @@ class GGUFModel:
                     pass
             worker.join()
 
+    def yes_probability(self, messages: list[Message]) -> float | None:
+        """Read the first token's "yes"/"no" probabilities in one step (the prompt's prefix is cached)."""
+        request = {
+            "messages": messages,
+            "stream": False,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": 20,
+        }
+        reply = self._server.handle_chat_completions(request)
+        _raise_if_error(reply, self._settings)
+        try:
+            return yes_share(reply["choices"][0]["logprobs"]["content"][0]["top_logprobs"])
+        except (KeyError, IndexError, TypeError):
+            return None
+
 
 def model_threads(setting: int, sample: float = 0.3) -> int:
     """Return the thread count for llama.cpp: the setting, or for 0 the cores other processes leave idle.
@@ -186,55 +177,6 @@ def _deltas(item: dict[str, Any]) -> Iterator[Delta]:
         yield Delta("", prompt, int(timings.get("predicted_n", 0)))
 
 
-class OpenAIServerModel:
-    """Any OpenAI-compatible server, through LlamaIndex's OpenAILike client."""
-
-    def __init__(self, settings: ModelSettings) -> None:
-        """Configure the client; nothing is sent until the first question."""
-        try:
-            from llama_index.llms.openai_like import OpenAILike
-        except ImportError:
-            raise missing("llama_index.llms.openai_like", "core", "The openai backend") from None
-        self._llm = OpenAILike(
-            model=settings.name,
-            api_base=settings.base_url,
-            api_key=settings.api_key,
-            is_chat_model=True,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            timeout=settings.timeout,
-            max_retries=0,
-            logprobs=True,
-            top_logprobs=1,
-        )
-        self._url = settings.base_url
-        self.name = settings.name
-
-    def stream(self, messages: list[Message]) -> Iterator[Delta]:
-        """Yield the server's streamed reply; connection problems become ModelServerError."""
-        from llama_index.core.llms import ChatMessage
-
-        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]
-        try:
-            for response in self._llm.stream_chat(chat):
-                if response.delta:
-                    yield Delta(response.delta, logprobs=_server_logprobs(response.raw))
-        except Exception as exc:  # openai raises APIConnectionError, APIStatusError, ...
-            raise ModelServerError(
-                f"The model server at {self._url} failed: {type(exc).__name__}: {exc}. Check that "
-                "it is running and that RAG_MODEL__BASE_URL and RAG_MODEL__NAME are right."
-            ) from exc
-
-
-def _server_logprobs(raw: Any) -> tuple[float, ...]:
-    """Token log-probabilities of one streamed OpenAI chunk (empty when the server sends none)."""
-    try:
-        content = raw.choices[0].logprobs.content or []
-    except (AttributeError, IndexError, TypeError):
-        return ()
-    return tuple(float(t.logprob) for t in content)
-
-
 def make_model(settings: ModelSettings, parallel: int = 1) -> ChatModel:
     """Build the chat model the settings choose."""
     match settings.backend:
@@ -245,4 +187,6 @@ def make_model(settings: ModelSettings, parallel: int = 1) -> ChatModel:
                 raise ModelFileError("backend=gguf needs a file: set RAG_MODEL__PATH=/path/model.gguf")
             return GGUFModel(check_gguf(settings.path), settings, parallel)
         case "openai":
+            from rag.models.server_chat import OpenAIServerModel
+
             return OpenAIServerModel(settings)

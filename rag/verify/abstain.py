@@ -5,12 +5,11 @@ rag shows an answer only when all of these hold, and otherwise says the document
 1. retrieval found a passage at least ``answer.min_dense_score`` similar to the question (else the
    model is not even asked);
 2. some sentence of the draft answers the question and is supported by a passage that is not flagged
-   as instructions (``verify.py`` says what "supported" means);
+   as instructions (``rag.verify.support`` says what "supported" means);
 3. at least ``answer.min_supported_share`` of the draft's sentences are supported;
 4. a supported sentence is at least ``answer.min_answer_relevance`` similar (cosine) to the question;
-5. the model's confidence in its answer (the geometric-mean probability of the tokens it wrote before
-   its first citation) is at least ``answer.min_confidence``, when the backend reports token
-   probabilities.
+5. the answer's confidence (``rag.verify.confidence``: its estimated probability of being right) is
+   at least ``answer.min_confidence`` (the Verifier applies this one, after the signals are read).
 
 Small models do not refuse by themselves (every one tried invented a population for Kyiv), so
 abstention is decided here, from evidence, not left to the prompt.
@@ -18,7 +17,6 @@ abstention is decided here, from evidence, not left to the prompt.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from rag.core.settings import AnswerSettings
@@ -36,33 +34,11 @@ def weak_evidence(passages: Sequence[Passage], min_dense: float) -> str:
     return ""
 
 
-def confidence(text_logprobs: Sequence[tuple[str, float]]) -> float | None:
-    """Return the geometric-mean probability of the answer's tokens (those before the first ``[``).
-
-    Args:
-        text_logprobs: (token text, log-probability) pairs as generated; empty when unknown.
-
-    Returns:
-        A probability in (0, 1], or None when the backend gave no token probabilities.
-
-    """
-    answer: list[float] = []
-    for text, logprob in text_logprobs:
-        if "[" in text:
-            break
-        if text.strip():
-            answer.append(logprob)
-    if not answer:
-        return None
-    return math.exp(sum(answer) / len(answer))
-
-
 def abstain_reason(
     checks: Sequence[SentenceCheck],
     passages: Sequence[Passage],
     cfg: AnswerSettings,
     relevance: float = 1.0,
-    certainty: float | None = None,
     rules: frozenset[str] = ALL,
 ) -> str:
     """Return why the system should abstain, or "" to answer (the rule is in the module docstring).
@@ -72,7 +48,6 @@ def abstain_reason(
         passages: The passages the model was given.
         cfg: The thresholds.
         relevance: Best cosine similarity between the question and a supported sentence.
-        certainty: The model's confidence in its answer (``confidence()``), None when unknown.
         rules: The checker's rules in force (``rag.verify.rules``).
 
     """
@@ -86,6 +61,4 @@ def abstain_reason(
         return f"only {len(supported)} of {len(checks)} sentences supported"
     if relevance < cfg.min_answer_relevance and "relevant-answer" in rules:
         return f"the supported sentences do not address the question (similarity {relevance:.2f})"
-    if certainty is not None and certainty < cfg.min_confidence and "model-sure" in rules:
-        return f"the model is unsure of its answer (confidence {certainty:.2f} < {cfg.min_confidence:.2f})"
     return ""

@@ -12,6 +12,7 @@ from rag.core.types import Citation, Passage, SentenceCheck
 ABSTAIN_TEXT = "The documents do not contain an answer to this question."
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _LIST_MARKER = re.compile(r"\(?\d{1,2}[.)]")
+_HEADER = re.compile(r"^\((?:[^()]{0,80}, )?\d{4}-\d{2}-\d{2}\)\s*")  # "(Title, 2025-06-25)" of the prompt
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,12 @@ class CitedSentence:
     cited: tuple[int, ...]
 
 
-def split_sentences(answer: str) -> list[CitedSentence]:
-    """Split a reply into sentences, attaching each [n] marker to the sentence before it."""
+def split_sentences(answer: str, headers: bool = True) -> list[CitedSentence]:
+    """Split a reply into sentences, attaching each [n] marker to the sentence before it.
+
+    With ``headers``, a passage header the model copied from the prompt ('(2025-06-25) "...') is
+    taken off: it is the prompt's format, not part of the claim.
+    """
     drafts: list[CitedSentence] = []
     answer = answer.strip()
     for piece in (answer[a:b] for a, b in sentence_spans(answer)):
@@ -34,6 +39,8 @@ def split_sentences(answer: str) -> list[CitedSentence]:
             piece = piece[lead.end() :]
         cited = tuple(int(n) for g in _MARKER.findall(piece) for n in g.split(","))
         text = _MARKER.sub("", piece).strip()
+        if headers:
+            text = _HEADER.sub("", text).strip().strip('"“”')
         if not text:
             continue
         if _LIST_MARKER.fullmatch(text):  # "1." or "2)" alone numbers a list item, it is no sentence
@@ -85,7 +92,7 @@ def _check_sentence(
 
 
 def check_answer(
-    reply: str, passages: Sequence[Passage], judge: Judge, others: bool = True
+    reply: str, passages: Sequence[Passage], judge: Judge, others: bool = True, headers: bool = True
 ) -> tuple[list[SentenceCheck], list[Citation], list[int]]:
     """Check every sentence of a reply against the passages it cites.
 
@@ -94,6 +101,7 @@ def check_answer(
         passages: The passages it was given; ``[n]`` names the n-th.
         judge: Decides whether one passage supports one sentence.
         others: Try passages the sentence does not cite when its own do not support it.
+        headers: Take off passage headers the model copied (see ``split_sentences``).
 
     Returns:
         Per-sentence checks, the citations (valid numbers only) and the invalid numbers cited.
@@ -102,7 +110,7 @@ def check_answer(
     checks: list[SentenceCheck] = []
     citations: list[Citation] = []
     invalid: list[int] = []
-    for draft in split_sentences(reply):
+    for draft in split_sentences(reply, headers):
         invalid += [n for n in draft.cited if not 1 <= n <= len(passages)]
         check, cited, chosen = _check_sentence(draft, passages, judge, others)
         checks.append(check)

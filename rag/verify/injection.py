@@ -48,5 +48,5 @@ def flag_instructions(passages: Sequence[Passage]) -> tuple[Passage, ...]:
 
 
 def for_model(passages: Sequence[Passage]) -> tuple[Passage, ...]:
-    """Return the passages the model sees (the unflagged ones, which come first)."""
-    return tuple(p for p in passages if FLAG not in p.flags)
+    """Return the passages the model sees: the unflagged ones (flagged ones are set aside, listed last)."""
+    return tuple(p for p in passages if not p.flags)

@@ -29,9 +29,8 @@ class Example:
     draft: str
     pages: tuple[Page, ...]
     answers: bool
-    as_of: str = "2025-06-25"
     settings: tuple[tuple[str, float], ...] = ()  # answer settings that differ from the defaults
-    token_prob: float | None = None  # the model's probability for each token of its draft
+    as_of: str = "2025-06-25"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,9 @@ NATO = Page(
 DNIPRO = Page(
     "Russian missile strikes on southeastern Ukraine killed 17 people and injured more than 200 in Dnipro."
 )
+OLD_TARGET = Page("NATO endorsed a 12% spending target for its members.", date="2019-12-04")
 TARGET = "What spending target did NATO endorse?"
+FIVE = "NATO endorsed 5% of GDP by 2035 [1]."
 
 RULES: tuple[Rule, ...] = (
     # --- the evidence as a whole ----------------------------------------------------------------
@@ -59,8 +60,8 @@ RULES: tuple[Rule, ...] = (
         "When no passage is even loosely similar to the question, the documents hold no answer and the "
         "model is not asked.",
         (
-            Example(TARGET, "NATO endorsed 5% of GDP by 2035 [1].", (Page(NATO.text, dense=0.1),), False),
-            Example(TARGET, "NATO endorsed 5% of GDP by 2035 [1].", (NATO,), True),
+            Example(TARGET, FIVE, (Page(NATO.text, dense=0.1),), False),
+            Example(TARGET, FIVE, (NATO,), True),
         ),
     ),
     Rule(
@@ -95,7 +96,7 @@ RULES: tuple[Rule, ...] = (
         (
             Example(
                 TARGET,
-                "NATO endorsed 5% of GDP by 2035 [1].",
+                FIVE,
                 (NATO,),
                 False,
                 settings=(("min_answer_relevance", 0.999),),
@@ -103,26 +104,12 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
-        "model-sure",
-        "With answer.min_confidence set, an answer whose tokens the model itself found unlikely is not "
-        "shown.",
+        "confident",
+        "An answer whose confidence (its estimated probability of being right) is below "
+        "answer.min_confidence is not shown.",
         (
-            Example(
-                TARGET,
-                "NATO endorsed 5% of GDP by 2035 [1].",
-                (NATO,),
-                False,
-                settings=(("min_confidence", 0.5),),
-                token_prob=0.2,
-            ),
-            Example(
-                TARGET,
-                "NATO endorsed 5% of GDP by 2035 [1].",
-                (NATO,),
-                True,
-                settings=(("min_confidence", 0.5),),
-                token_prob=0.9,
-            ),
+            Example(TARGET, FIVE, (NATO,), False, (("min_confidence", 0.99),)),
+            Example(TARGET, FIVE, (NATO,), True, (("min_confidence", 0.01),)),
         ),
     ),
     # --- which passages can be evidence ------------------------------------------------------------
@@ -139,6 +126,15 @@ RULES: tuple[Rule, ...] = (
                 ),
                 False,
             ),
+        ),
+    ),
+    Rule(
+        "newest-wins",
+        "When two pages about the question state different figures, the older is set aside: news moves, "
+        "and a small model picks either.",
+        (
+            Example(TARGET, "NATO endorsed a 12% spending target [2].", (NATO, OLD_TARGET), False),
+            Example(TARGET, FIVE, (NATO, OLD_TARGET), True),
         ),
     ),
     Rule(
@@ -345,10 +341,16 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        "copied-header-is-no-claim",
+        "A passage header the model copied from the prompt ('(2025-06-25) \"...') is the prompt's "
+        "format, not part of its claim.",
+        (Example(TARGET, '[1] (2025-06-25) "NATO endorsed five percent of GDP by 2035."', (NATO,), True),),
+    ),
+    Rule(
         "other-passages-may-support",
         "A sentence whose cited passage does not support it is cited to the passage that does, instead "
         "of being shown as broken.",
-        (Example(TARGET, "NATO endorsed 5% of GDP by 2035 [1].", (DNIPRO, NATO), True),),
+        (Example(TARGET, FIVE, (DNIPRO, NATO), True),),
     ),
 )
 
