@@ -99,6 +99,11 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
     assert not answer.abstained
     assert "5" in answer.text or "five" in answer.text
     assert any("five percent of gross domestic product" in c.passage.chunk.text for c in answer.citations)
+    # The packaged confidence model shows it as confident (at or over its own threshold).
+    from rag.verify.confidence import ConfidenceModel, confidence_words
+
+    assert answer.confidence is not None and answer.confidence >= ConfidenceModel.load().threshold
+    assert confidence_words(answer.confidence).endswith("likely right"), answer.confidence
 
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
