@@ -220,6 +220,7 @@ def main() -> int:
     if args.write:
         model = fit(rows, args.c, tuple(args.exclude))
         t = pick_threshold(model, rows, args)
+        reader = load_settings().model.reader()  # the reports' drafts came from the default model
         about = (
             f"Logistic regression (C={args.c}) over rag.verify.signals, fitted on RealTimeQA mar2025, "
             f"oct2024, autumn2025 and winter2026 ({sum(r.passes for r in rows)} answers the rules let "
@@ -230,7 +231,8 @@ def main() -> int:
                 else f"the answers below it were right at most {args.veto:.0%} of the time on those sets."
             )
         )
-        PACKAGED.write_text(json.dumps(replace(model, threshold=t, about=about).to_dict(), indent=1) + "\n")
+        final = replace(model, threshold=t, about=about, reader=reader)
+        PACKAGED.write_text(json.dumps(final.to_dict(), indent=1) + "\n")
         print(f"wrote {PACKAGED} (threshold {t:.3f})")
     return 0
 

@@ -208,8 +208,13 @@ class Pipeline(Components):
         """Return the answer checker for the committed index (its BM25 weighs the question's words)."""
         with self.index.use() as (_, snap):
             rarity = snap.bm25.idf
-        confidence = shared_confidence(self.settings.answer.confidence_model)
-        return Verifier(self.settings.answer, rarity, self.embedder, confidence=confidence)
+        s = self.settings
+        confidence = shared_confidence(s.answer.confidence_model)
+        if confidence and confidence.reader not in ("", s.model.reader()) and s.answer.min_confidence is None:
+            # Fitted on another model's drafts (token probabilities differ by model): no number
+            # rather than a wrong one, and no gate, unless answer.min_confidence asks for one.
+            confidence = None
+        return Verifier(s.answer, rarity, self.embedder, confidence=confidence)
 
     def answer_from(
         self,

@@ -108,7 +108,7 @@ def test_default_model_answers_nato_with_five_percent(seed_index):
 
 def test_answer_relevance_uses_the_real_embedder(seed_index):
     from rag.components import shared_embedder
-    from rag.core.setting_groups import AnswerSettings
+    from rag.core.answer_settings import AnswerSettings
     from rag.core.types import SentenceCheck
     from rag.verify.verifier import Verifier
 

@@ -30,14 +30,19 @@ BAKES = "The bakery bakes 340 loaves every Saturday [1]."
 
 
 def pipeline(
-    tmp_path: Path, *replies: str, token_prob: float | None = None, yes: float | None = None, **answer: object
+    tmp_path: Path,
+    *replies: str,
+    token_prob: float | None = None,
+    yes: float | None = None,
+    reader: str = "smollm2-135m",
+    **answer: object,
 ) -> tuple[Pipeline, ScriptedModel]:
     docs = tmp_path / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     for name, text in PAGES.items():
         (docs / name).write_text(text)
     model = ScriptedModel(*replies, token_prob=token_prob, yes=yes)
-    settings = make_settings(tmp_path / "index")
+    settings = make_settings(tmp_path / "index", bundled=reader)
     settings = settings.model_copy(update={"answer": settings.answer.model_copy(update=answer)})
     pipe = Pipeline(settings, embedder=FakeEmbedder(), store=MemoryStore(), model=model)
     report = pipe.ingest([docs], show_bar=False)
@@ -108,6 +113,18 @@ def test_no_self_check_when_the_confidence_model_does_not_weigh_it(tmp_path: Pat
     answer = pipe.ask(LOAVES, as_of="2025-01-01")
     assert not answer.abstained and answer.confidence is not None and "p_yes" not in dict(answer.signals)
     assert model.self_checks == []
+
+
+def test_the_packaged_confidence_speaks_only_for_the_model_it_was_fitted_on(tmp_path: Path) -> None:
+    """Fitted on the default model's drafts: another model gets no number and no gate by default."""
+    fitted_for = ConfidenceModel.load().reader.removeprefix("bundled:")
+    same, _ = pipeline(tmp_path / "same", BAKES, token_prob=0.9, reader=fitted_for)
+    assert same.ask(LOAVES, as_of="2025-01-01").confidence is not None
+    other, _ = pipeline(tmp_path / "other", BAKES, token_prob=0.05)
+    answer = other.ask(LOAVES, as_of="2025-01-01")
+    assert answer.confidence is None and not answer.abstained
+    gated, _ = pipeline(tmp_path / "gated", BAKES, token_prob=0.05, min_confidence=0.99)
+    assert gated.ask(LOAVES, as_of="2025-01-01").abstained, "an explicit threshold still applies"
 
 
 def test_bad_questions_are_refused_before_any_work(tmp_path: Path) -> None:

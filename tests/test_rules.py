@@ -8,7 +8,7 @@ import pytest
 from fakes import FakeEmbedder
 
 from rag.answer.steps import make_query, split_flagged
-from rag.core.setting_groups import AnswerSettings
+from rag.core.answer_settings import AnswerSettings
 from rag.core.types import Chunk, Draft, Passage
 from rag.verify.confidence import ConfidenceModel
 from rag.verify.rules import ALL, RULES, Example, Rule

@@ -15,9 +15,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.core.answer_settings import AnswerSettings
 from rag.core.serve_settings import ServeSettings
 from rag.core.setting_groups import (
-    AnswerSettings,
     BundledModel,
     ChunkSettings,
     EmbedSettings,

@@ -34,6 +34,7 @@ class ConfidenceModel:
     bias: float
     threshold: float  # the default answer.min_confidence: chosen for a precision target when fitted
     about: str = ""  # what it was fitted on, and how it held on other sets
+    reader: str = ""  # the model whose drafts it was fitted on (ModelSettings.reader()); "" = any
 
     @classmethod
     def load(cls, path: Path = PACKAGED) -> ConfidenceModel:
@@ -53,6 +54,7 @@ class ConfidenceModel:
                 float(data["bias"]),
                 float(data["threshold"]),
                 str(data.get("about", "")),
+                str(data.get("reader", "")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RagError(
@@ -62,7 +64,7 @@ class ConfidenceModel:
 
     def to_dict(self) -> dict[str, object]:
         """Return the file's JSON shape."""
-        keys = ("names", "means", "scales", "weights", "bias", "threshold", "about")
+        keys = ("names", "means", "scales", "weights", "bias", "threshold", "about", "reader")
         return {k: list(v) if isinstance(v := getattr(self, k), tuple) else v for k in keys}
 
     def predict(self, signals: Mapping[str, float]) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from rag.core.setting_groups import AnswerSettings
+from rag.core.answer_settings import AnswerSettings
 from rag.core.types import Citation, Conflict, Draft, Passage, Query, SentenceCheck
 from rag.models.embedder import Embedder
 from rag.retrieval.question_dates import timely
