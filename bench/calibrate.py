@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,54 @@ def outcome(model: ConfidenceModel, rows: list[Row], t: float) -> dict[str, floa
     }
 
 
+def plot(held_out: list[tuple[float, Row]], path: Path) -> None:
+    """Risk-coverage per held-out set and config, and a reliability plot of all held-out answers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for name in SETS:
+        for config, style in (("no-options", "-"), ("default", ":")):
+            part = sorted(
+                ((s, r) for s, r in held_out if r.set == name and r.config == config), key=lambda x: -x[0]
+            )
+            if not part:
+                continue
+            answerable = sum(r.answerable for s, r in held_out if r.set == name and r.config == config) or 1
+            shown = right_so_far = 0
+            xs, ys = [], []
+            for _, r in part:
+                shown, right_so_far = shown + 1, right_so_far + r.right
+                xs.append(shown / answerable)
+                ys.append(right_so_far / shown)
+            left.plot(xs, ys, style, label=f"{name} {config}")
+    left.set(
+        xlabel="answers shown / answerable questions (unanswerable ones answered count too)",
+        ylabel="precision",
+        title="Risk-coverage, held out",
+    )
+    left.legend(fontsize=7)
+    bins = np.linspace(0, 1, 6)
+    said, seen, counts = [], [], []
+    for lo, hi in pairwise(bins):
+        b = [(s, r) for s, r in held_out if lo <= s < hi or (hi == 1 and s == 1)]
+        if b:
+            said.append(float(np.mean([s for s, _ in b])))
+            seen.append(float(np.mean([r.right for _, r in b])))
+            counts.append(len(b))
+    right.plot([0, 1], [0, 1], "k--", lw=0.8)
+    right.plot(said, seen, "o-")
+    for x, y, n in zip(said, seen, counts, strict=True):
+        right.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    right.set(
+        xlabel="confidence stated", ylabel="share right", title="Reliability, held out (answers per bin)"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def table(model: ConfidenceModel, t: float, rows: list[Row], sets: tuple[str, ...], label: str) -> None:
     """Print one line per reported set and config."""
     for name in sets:
@@ -196,6 +245,7 @@ def main() -> int:
     ap.add_argument("--c", type=float, default=0.3, help="inverse L2 strength of the regression")
     ap.add_argument("--write", action="store_true", help="refit on every set and write the packaged model")
     ap.add_argument("--dump", type=Path, help="write the replayed rows as JSONL (for analysis)")
+    ap.add_argument("--plot", type=Path, help="write risk-coverage and reliability of held-out answers (PNG)")
     ap.add_argument("--rows", type=Path, help="read rows a --dump wrote instead of replaying the reports")
     ap.add_argument(
         "--exclude",
@@ -212,11 +262,18 @@ def main() -> int:
         args.dump.write_text("".join(json.dumps(r.__dict__) + "\n" for r in rows))
     print("| fit on -> | reported on | config | precision | answered right | abstained | |")
     print("|---|---|---|---|---|---|---|")
+    held_out: list[tuple[float, Row]] = []
     for fit_sets, report_sets in SPLITS:
         train = [r for r in rows if r.set in fit_sets]
         model = fit(train, args.c, tuple(args.exclude))
         t = pick_threshold(model, train, args)
         table(model, t, rows, report_sets, f"{'+'.join(fit_sets)} (t={t:.2f})")
+        held_out += [
+            (model.predict(r.signals), r) for r in rows if r.set in report_sets and r.passes and r.signals
+        ]
+    if args.plot:
+        plot(held_out, args.plot)
+        print(f"wrote {args.plot}")
     if args.write:
         model = fit(rows, args.c, tuple(args.exclude))
         t = pick_threshold(model, rows, args)
