@@ -319,7 +319,7 @@ def test_a_crash_between_span_updates_and_the_commit_is_undone(corpus, settings,
 
 
 def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings, monkeypatch):
-    import rag.ingestion.writer
+    import rag.ingestion.recovery
     from rag.pipeline import Pipeline
 
     ingest([corpus], settings, show_bar=False)
@@ -327,7 +327,7 @@ def test_a_crash_inside_a_rebuild_leaves_no_vectorless_manifest(corpus, settings
     def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rag.ingestion.writer, "remove_versions", crash)  # dies after the store was cleared
+    monkeypatch.setattr(rag.ingestion.recovery, "remove_versions", crash)  # dies after the store was cleared
     with pytest.raises(KeyboardInterrupt):
         Pipeline(settings).ingest([corpus], show_bar=False, rebuild=True)
     monkeypatch.undo()

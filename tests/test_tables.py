@@ -12,6 +12,7 @@ import pytest
 from fakes import FakeEmbedder
 
 from rag.core.settings import EmbedSettings
+from rag.core.text import page_of
 from rag.ingestion.chunking import chunk_spans
 from rag.ingestion.loaders import load_document
 
@@ -45,6 +46,28 @@ def _docx(path: Path, rows: list[tuple[str, str, str]]) -> Path:
     return path
 
 
+def _pdf(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A two-page PDF (fpdf2, a real text layer) whose second page holds the table between paragraphs."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "Coast guide. The coast has many lighthouses; the list of their ranges follows.")
+    pdf.add_page()
+    pdf.multi_cell(0, 6, "The harbour board surveyed every lighthouse on the coast in the spring.")
+    pdf.ln(4)
+    with pdf.table() as table:
+        for row in [("lighthouse", "range (nautical miles)", "built"), *rows]:
+            cells = table.row()
+            for value in row:
+                cells.cell(value)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, "Ranges are measured in clear weather at night by the harbour board.")
+    pdf.output(str(path))
+    return path
+
+
 @pytest.fixture(scope="module")
 def embedder():
     from rag.components import shared_embedder
@@ -72,6 +95,18 @@ def test_an_html_table_is_one_chunk_with_its_header(tmp_path: Path, embedder) ->
 
 def test_a_docx_table_is_one_chunk_with_its_header(tmp_path: Path, embedder) -> None:
     _assert_whole_table(_chunks(_docx(tmp_path / "coast.docx", ROWS), embedder))
+
+
+def test_a_pdf_table_is_one_chunk_with_its_header_on_its_page(tmp_path: Path, embedder) -> None:
+    path = _pdf(tmp_path / "coast.pdf", ROWS)
+    _assert_whole_table(_chunks(path, embedder))
+    doc, _ = load_document(path, path.read_bytes())
+    start = doc.text.index(HEADER)
+    assert (
+        page_of(doc.pages, start, start + len(HEADER)) == 2
+        and "surveyed every lighthouse" in doc.text[:start]
+    )
+    assert doc.text.index("Ranges are measured") > start, "the text below the table follows it"
 
 
 def test_a_long_table_is_cut_between_rows(tmp_path: Path, embedder) -> None:

@@ -1,4 +1,4 @@
-"""PDF: each page's text layer (pypdf), and OCR (Tesseract) for the pages that have none; pages kept."""
+"""PDF: each page's text layer (pypdf), OCR for pages without one, tables as whole rows; pages kept."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rag.ingestion import ocr
-from rag.ingestion.parsed import LoadError, LoadOptions, Parsed, iso_date
+from rag.ingestion.parsed import LoadError, LoadOptions, Parsed, TextBuilder, iso_date
+from rag.ingestion.pdf_tables import table_pages
 from rag.ingestion.structure import join_pages
 
 
@@ -88,8 +89,18 @@ def pdf(data: bytes, options: LoadOptions) -> Parsed:
             raise LoadError(f"scanned PDF ({what}, OCR reads it); {missing}, then ingest it again")
         for i, text in ocr.read_pages(data, scanned, options).items():
             texts[i] = text
-    text, numbered = join_pages(texts)
-    return Parsed(text, title, date, warning=warning, pages=numbered)
+    try:
+        tables = table_pages(data, [i for i in range(len(texts)) if i not in scanned and texts[i].strip()])
+    except Exception:  # pdfminer raises many kinds; pypdf read the file, so keep its text
+        tables = {}
+    if not tables:
+        text, numbered = join_pages(texts)
+        return Parsed(text, title, date, warning=warning, pages=numbered)
+    built = TextBuilder()
+    for i, page_text in enumerate(texts):
+        for part, block in tables.get(i, [(page_text, False)]):
+            built.add(part, page=i + 1, block=block)
+    return built.parsed(title, date, warning)
 
 
 LOADERS = {".pdf": pdf}
