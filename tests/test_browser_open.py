@@ -125,6 +125,7 @@ def check_cited_text(context, page) -> None:  # type: ignore[no-untyped-def]
     text.screenshot(path=str(SHOTS / "text-quote.png"))
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_a_pdf_citation_opens_its_page_and_a_scoped_chat_opens_the_text(tmp_path):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).", pytrace=False)

@@ -37,6 +37,7 @@ def test_bad_question_files_name_the_line(tmp_path):
         load_questions(bad)
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_unseen_corpus_in_the_documented_format(tmp_path):
     """A corpus/questions pair the harness has never seen runs without code changes."""
     base = make_settings(tmp_path / "unused")
@@ -83,10 +84,11 @@ def test_unseen_corpus_in_the_documented_format(tmp_path):
     from rag import ingest
 
     index = next((cache / corpus.key).glob("index-*"))
-    assert (
-        ingest(corpus.files, base.model_copy(update={"index_dir": index}), show_bar=False).chunks_embedded
-        == 0
+    own = base.store.model_copy(
+        update={"collection": f"eval-{corpus.key}-{index.name.removeprefix('index-')}"}
     )
+    cached = base.model_copy(update={"index_dir": index, "store": own})
+    assert ingest(corpus.files, cached, show_bar=False).chunks_embedded == 0
 
     # an interrupted run resumes: drop the last line and rerun into the same folder
     (out / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:-1]) + "\n")
@@ -95,6 +97,7 @@ def test_unseen_corpus_in_the_documented_format(tmp_path):
     assert len(again) == 10 and again[:-1] == rows[:-1]
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_regression_gate_on_the_seed_set(tmp_path):
     """What CI gates on: the seed gold set with SmolLM2 against eval/thresholds.toml."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "RAG_MODEL__THREADS": "1"}

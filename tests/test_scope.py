@@ -19,7 +19,7 @@ from rag.core.types import Chunk, ChunkFilter
 from rag.formats.as_json import answer_dict
 from rag.index.bm25 import BM25Index
 from rag.index.chroma_rows import where_filter
-from rag.index.manifest import MANIFEST, SCHEMA, DocEntry, Manifest
+from rag.index.manifest import COLLECTION_SCHEMA, MANIFEST, SCHEMA, DocEntry, Manifest
 from rag.pipeline import Pipeline
 from rag.retrieval.scope import ScopeError, resolve
 
@@ -106,7 +106,7 @@ def test_scopes_that_cannot_be_used_say_why():
         resolve(Scope(paths=("contracts/*",)), manifest, Path("idx"))
     with pytest.raises(ScopeError, match="--since date must look like 2025-06-06"):
         resolve(Scope(since="June 2025"), manifest, Path("idx"))
-    old = Manifest("e", 3, dict(MANIFEST_DOCS), schema=SCHEMA - 1)
+    old = Manifest("e", 3, dict(MANIFEST_DOCS), schema=COLLECTION_SCHEMA - 1)
     with pytest.raises(ScopeError, match="rag check --repair"):
         resolve(Scope(collections=("news",)), old, Path("idx"))
 
@@ -278,6 +278,7 @@ def test_an_older_index_is_upgraded_without_embedding(tmp_path, how):
 # --- the command line -----------------------------------------------------------------------------
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_cli_collections_scopes_pages_and_markdown(tmp_path):
     from test_cli import run
 

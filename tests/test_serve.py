@@ -244,6 +244,7 @@ def compare_with_server(seed_index, tmp_path: Path, n: int) -> None:
         assert here["stderr"] == there.stderr, args
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_rag_ask_through_the_server_prints_what_rag_ask_prints(seed_index, tmp_path) -> None:
     compare_with_server(seed_index, tmp_path, 2)
 

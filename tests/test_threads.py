@@ -169,6 +169,7 @@ def _ask_from_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: 
     assert os.environ.get("RAG_CONFIG") is None
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_ask_from_four_threads_on_one_pipeline_matches_asking_alone(tmp_path, monkeypatch):
     _ask_from_threads(tmp_path, monkeypatch, threads=4, per_thread=4)
 

@@ -113,6 +113,7 @@ def raw_call(url: str, fn_index: int, data: list[Any]) -> str:
     return "stream ended"
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_every_endpoint_with_hostile_arguments_calls_no_other_server(seed_index):
     """Issue 8 finding 4: `predict(q, [], "openai", URL, 4, True)` made the UI post passages and key there."""
     s = seed_index.model_copy(

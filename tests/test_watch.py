@@ -163,7 +163,8 @@ def test_rag_ui_and_serve_watch_keep_the_index_in_step_in_the_background(
     (docs / "orchard.md").write_text(FARM)
     index_dir = tmp_path / "index"
     cmd = [RAG, command, "--port", str(free_port()), "--watch", str(docs)]
-    env = cli_env(index_dir, tmp_path, GRADIO_ANALYTICS_ENABLED="False")
+    # PYTHONFAULTHANDLER: a process that will not stop is sent SIGABRT below and prints every thread
+    env = cli_env(index_dir, tmp_path, GRADIO_ANALYTICS_ENABLED="False", PYTHONFAULTHANDLER="1")
     w = Watcher.__new__(Watcher)
     w.proc = subprocess.Popen(
         cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -182,7 +183,15 @@ def test_rag_ui_and_serve_watch_keep_the_index_in_step_in_the_background(
             "orchard.md",
         ]
         w.proc.send_signal(signal.SIGINT)
-        w.proc.wait(60)
+        try:
+            w.proc.wait(90)
+        except subprocess.TimeoutExpired as exc:
+            w.proc.send_signal(signal.SIGABRT)
+            w.proc.wait(30)
+            time.sleep(1)  # let the reader thread take the tracebacks
+            raise AssertionError(
+                f"rag {command} did not stop on Ctrl-C; its threads: {''.join(w.errors)}"
+            ) from exc
     finally:
         if w.proc.poll() is None:
             w.proc.kill()
