@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import cli_env
 
 RAG = str(Path(sys.executable).with_name("rag"))
@@ -16,6 +17,7 @@ def run(*args: str, env_index: Path, cwd: Path, **env: str) -> subprocess.Comple
     )
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_cli_ingest_ask_json_and_errors(corpus, tmp_path):
     index = tmp_path / "idx"
     first = run("ingest", str(corpus), "--json", env_index=index, cwd=tmp_path)
@@ -62,6 +64,7 @@ def test_cli_errors_exit_2_with_the_fix(tmp_path):
     assert bad_cfg.returncode == 2 and "does not exist" in bad_cfg.stderr
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_toml_settings_file(corpus, tmp_path):
     (tmp_path / "rag.toml").write_text('[retrieve]\ntop_k = 2\n[model]\nbundled = "smollm2-135m"\n')
     index = tmp_path / "idx"
@@ -70,6 +73,7 @@ def test_toml_settings_file(corpus, tmp_path):
     assert len(json.loads(out.stdout)["passages"]) == 2
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_rebuild_after_an_embedder_mismatch(corpus, tmp_path):
     index = tmp_path / "idx"
     run("ingest", str(corpus), env_index=index, cwd=tmp_path)
@@ -123,6 +127,7 @@ def test_ingest_exits_3_when_files_failed_and_says_why_on_its_own_lines(corpus, 
     assert "warning:" in warned.stderr and "cp1252" in warned.stderr
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_ask_and_docs_print_no_terminal_escapes_from_a_document(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

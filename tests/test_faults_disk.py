@@ -69,6 +69,7 @@ def _read_only(index: Index, tmp_path: Path):  # type: ignore[no-untyped-def]
     return ro, lambda: mount.__exit__(None, None, None)
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_finding6_a_read_only_index_answers_and_writers_say_read_only(index, tmp_path):
     before = _copies()
     ro, undo = _read_only(index, tmp_path)

@@ -79,6 +79,7 @@ def test_the_complete_file_still_loads(smollm2):
     assert done.stdout.strip().splitlines()[-1].startswith("SmolLM2")
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_rag_ask_with_a_truncated_model_prints_the_fix_not_a_traceback(corpus, tmp_path, truncated):
     env = cli_env(tmp_path / "idx", tmp_path)
     done = subprocess.run([RAG, "ingest", str(corpus)], env=env, capture_output=True, text=True)

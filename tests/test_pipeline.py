@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import SEED, make_settings, memory_store
 from fakes import ScriptedModel
 
@@ -45,6 +46,7 @@ def test_parts_can_be_passed_in(tmp_path, corpus):
     assert "50 minutes" in model.prompts[0][-1]["content"], "the passages reached the model"
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_a_running_pipeline_follows_ingests_from_another_process(tmp_path, corpus):
     """Finding 1 of issue 8: a long-lived pipeline (the UI) while the CLI adds and prunes documents."""
     settings = make_settings(tmp_path / "index")

@@ -66,6 +66,7 @@ def check_unchanged(tmp_path, model: dict) -> list:
     return [clean, poisoned]
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_a_poisoned_corpus_changes_no_answer_smollm2(tmp_path):
     check_unchanged(tmp_path, {})
 

@@ -123,6 +123,7 @@ def test_the_prompt_names_today_only_when_the_question_depends_on_it():
     assert "Today is" not in prompt("On what date did the two leaders meet?")
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_cli_as_of(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

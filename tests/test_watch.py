@@ -98,6 +98,7 @@ def _retrieve(pipeline: Pipeline, question: str) -> list[tuple[str, str]]:
     return [(Path(p.chunk.path).name, p.chunk.text) for p in pipeline.retrieve(question)]
 
 
+@pytest.mark.heavy  # minutes of subprocesses: CI's heavy tier keeps the default under 12 min
 def test_watch_follows_create_change_rename_delete(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
