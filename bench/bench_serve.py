@@ -14,8 +14,9 @@ are compared with their seconds masked.
 Ingest: the news set's corpus.jsonl (../shared/benchmarks/realtimeqa/mar2025, read at run time) is
 materialised as Markdown pages under --cache, never into the project. A new `rag ingest` process
 indexes them into an empty index twice: with the in-process embedder (all-MiniLM-L6-v2, torch) and
-with embed.backend=openai against llama.cpp's server in embedding mode (--embed-model, a bundled GGUF,
-mean pooling; the model differs, so compare the plumbing's cost, not the vectors). Both use --threads
+with embed.backend=openai against llama.cpp's server in embedding mode (--embed-model: a bundled GGUF,
+or a GGUF file such as the one bench/minilm_to_gguf.py converts from the bundled all-MiniLM-L6-v2, so
+the same model runs both ways; mean pooling). Both use --threads
 threads. chunks/s = chunks embedded / the ingest's own seconds; then `rag check` must find the served
 index consistent and a question must retrieve from it.
 """
@@ -148,7 +149,10 @@ def ingest_both_ways(args: argparse.Namespace, work: Path) -> list[dict[str, Any
     index = work / "ingest" / "index"
     print(f"ingest {len(files)} pages, in-process embedder ...", flush=True)
     local = {"embedder": "in-process all-MiniLM-L6-v2", **ingest_once(files, index, env_for(index, args))}
-    port, gguf = free_port(), bundled_gguf_path(args.embed_model, "~/.cache/rag/models")
+    given = Path(args.embed_model).expanduser()
+    gguf = given if given.is_file() else bundled_gguf_path(args.embed_model, "~/.cache/rag/models")
+    label = gguf.stem if given.is_file() else args.embed_model
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", EMBED_SERVER, str(gguf), str(port), str(args.threads)],
         stdout=subprocess.DEVNULL,
@@ -158,12 +162,12 @@ def ingest_both_ways(args: argparse.Namespace, work: Path) -> list[dict[str, Any
         wait_for(f"http://127.0.0.1:{port}/health", server)
         served = {
             "RAG_EMBED__BACKEND": "openai",
-            "RAG_EMBED__NAME": f"{args.embed_model}-mean",
+            "RAG_EMBED__NAME": f"{label}-mean",
             "RAG_EMBED__BASE_URL": f"http://127.0.0.1:{port}/v1",
         }
         env = env_for(index, args, **served)
-        print(f"ingest {len(files)} pages, llama.cpp embedding server ({args.embed_model}) ...", flush=True)
-        remote = {"embedder": f"llama.cpp server, {args.embed_model}", **ingest_once(files, index, env)}
+        print(f"ingest {len(files)} pages, llama.cpp embedding server ({label}) ...", flush=True)
+        remote = {"embedder": f"llama.cpp server, {label}", **ingest_once(files, index, env)}
         check = json.loads(
             subprocess.run([RAG, "check", "--json"], env=env, capture_output=True, text=True).stdout
         )
@@ -182,7 +186,11 @@ def main() -> int:
     ap.add_argument("--questions", type=int, default=10, help="seed questions asked both ways")
     ap.add_argument("--data", type=Path, default=SHARED / "mar2025", help="RealTimeQA set folder")
     ap.add_argument("--pages", type=int, default=0, help="news pages ingested (0 = all)")
-    ap.add_argument("--embed-model", default="smollm2-135m", help="bundled GGUF the embedding server runs")
+    ap.add_argument(
+        "--embed-model",
+        default="smollm2-135m",
+        help="GGUF the embedding server runs: a bundled name or a file (bench/minilm_to_gguf.py makes one)",
+    )
     ap.add_argument("--threads", type=int, default=2, help="threads of every model, server or not")
     ap.add_argument("--skip", choices=["ask", "ingest"], help="leave one measure out")
     ap.add_argument(
