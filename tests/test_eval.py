@@ -11,6 +11,7 @@ from conftest import ROOT, make_settings
 from rag.core.errors import RagError
 from rag.evaluate import evaluate
 from rag.evaluate.data import load_corpus, load_questions
+from rag.index.manifest import Manifest
 
 DATA = Path(__file__).parent / "data"
 RAG = str(Path(sys.executable).with_name("rag"))
@@ -84,9 +85,9 @@ def test_unseen_corpus_in_the_documented_format(tmp_path):
     from rag import ingest
 
     index = next((cache / corpus.key).glob("index-*"))
-    own = base.store.model_copy(
-        update={"collection": f"eval-{corpus.key}-{index.name.removeprefix('index-')}"}
-    )
+    manifest = Manifest.load(index)
+    assert manifest is not None and manifest.store_collection
+    own = base.store.model_copy(update={"collection": manifest.store_collection})  # the eval's own
     cached = base.model_copy(update={"index_dir": index, "store": own})
     assert ingest(corpus.files, cached, show_bar=False).chunks_embedded == 0
 
